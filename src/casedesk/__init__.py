@@ -1,0 +1,3 @@
+"""casedesk: self-hosted customer-support case management."""
+
+__version__ = "0.1.0"

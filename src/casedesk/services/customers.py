@@ -1,0 +1,86 @@
+"""Customers: found by e-mail, phone or external reference, created on first contact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import phonenumbers
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from casedesk.db.session import Database
+from casedesk.db.tables import Customer
+from casedesk.domain.actors import Actor
+from casedesk.domain.errors import InvalidInput, NotFound
+from casedesk.services import audit
+from casedesk.services.users import normalise_email
+
+
+@dataclass(frozen=True)
+class CustomerInput:
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    external_ref: str | None = None
+
+
+def normalise_phone(phone: str, region: str | None = None) -> str:
+    """E.164 form of a phone number; ``region`` applies to numbers without a country code."""
+    try:
+        parsed = phonenumbers.parse(phone, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidInput(f"'{phone}' is not a phone number: {exc}", field="phone") from exc
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidInput(f"'{phone}' is not a possible phone number", field="phone")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def resolve(
+    s: Session, data: CustomerInput, *, actor: Actor, now: datetime, region: str | None = None
+) -> Customer:
+    """The customer matching ``data`` (e-mail, then external ref, then phone), created if new.
+    Runs inside the caller's transaction; safe when two transactions create the same e-mail."""
+    email = normalise_email(data.email) if data.email else None
+    phone = normalise_phone(data.phone, region) if data.phone else None
+    for column, value in ((Customer.email, email), (Customer.external_ref, data.external_ref),
+                          (Customer.phone, phone)):
+        if value:
+            found = s.scalar(select(Customer).where(column == value).order_by(Customer.id).limit(1))
+            if found is not None:
+                return found
+    if not (email or phone or data.external_ref or data.name):
+        raise InvalidInput("a customer needs at least a name, e-mail, phone or external_ref",
+                           field="customer")
+    values = {"name": (data.name or email or phone or data.external_ref or "").strip(),
+              "email": email, "phone": phone, "external_ref": data.external_ref, "created_at": now}
+    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
+    new_id = s.scalar(
+        insert(Customer).values(**values).on_conflict_do_nothing().returning(Customer.id)
+    )
+    if new_id is None:  # created by a concurrent transaction a moment ago
+        customer = s.scalar(select(Customer).where(Customer.email == email))
+        assert customer is not None
+        return customer
+    audit.record(s, scope=f"customer:{new_id}", action="customer.created", actor=actor, now=now,
+                 data={"email": email, "phone": phone, "external_ref": data.external_ref},
+                 first_in_scope=True)
+    customer = s.get(Customer, new_id)
+    assert customer is not None
+    return customer
+
+
+def create(db: Database, data: CustomerInput, *, actor: Actor, now: datetime,
+           region: str | None = None) -> Customer:
+    with db.write() as s:
+        return resolve(s, data, actor=actor, now=now, region=region)
+
+
+def get(db: Database, customer_id: int) -> Customer:
+    with db.read() as s:
+        customer = s.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    return customer
