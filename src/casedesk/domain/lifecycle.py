@@ -104,7 +104,7 @@ class Workflow:
         if transition is None:
             allowed = self.allowed_targets(current, actor)
             raise TransitionNotAllowed(
-                f"A {actor} may not move a case from '{current}' to '{target}'; "
+                f"The role '{actor}' may not move a case from '{current}' to '{target}'; "
                 f"allowed: {', '.join(allowed) or 'none'}",
                 allowed=allowed,
             )

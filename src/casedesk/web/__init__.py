@@ -1,0 +1,1 @@
+"""The HTTP layer: REST API, console, portal and admin pages."""

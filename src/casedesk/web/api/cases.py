@@ -1,0 +1,140 @@
+"""``/api/v1/cases``: create, list, read, change, transition and message cases."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from casedesk.context import Context
+from casedesk.domain.lifecycle import TransitionRequest
+from casedesk.services import audit_queries, case_queries, cases, customers
+from casedesk.web.deps import Principal, context, staff
+from casedesk.web.schemas import (
+    CaseDetail,
+    CaseIn,
+    CaseOut,
+    CasePage,
+    CasePatch,
+    EventPage,
+    EventOut,
+    MessageIn,
+    MessageOut,
+    TransitionIn,
+)
+
+router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
+Ctx = Annotated[Context, Depends(context)]
+Staff = Annotated[Principal, Depends(staff)]
+
+
+@router.post("", status_code=201, response_model=CaseOut)
+def create_case(
+    body: CaseIn,
+    ctx: Ctx,
+    who: Staff,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> CaseOut:
+    """Open a case. A retry with the same ``Idempotency-Key`` returns the first case."""
+    idem = None
+    if idempotency_key:
+        fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+        idem = cases.Idempotency(f"user:{who.user.id}", idempotency_key, fingerprint)
+    data = cases.NewCase(
+        **body.model_dump(exclude={"customer"}),
+        customer=customers.CustomerInput(**body.customer.model_dump()) if body.customer else None,
+    )
+    case = cases.create_case(ctx.db, ctx.config, data, actor=who.actor, now=ctx.clock.now(),
+                             idempotency=idem)
+    out = CaseOut.of(case, ctx.config)
+    response.headers["Location"] = f"/api/v1/cases/{out.id}"
+    return out
+
+
+@router.get("", response_model=CasePage)
+def list_cases(
+    ctx: Ctx,
+    who: Staff,
+    status: Annotated[list[str], Query()] = [],  # noqa: B006
+    status_category: Annotated[list[str], Query()] = [],  # noqa: B006
+    channel: Annotated[list[str], Query()] = [],  # noqa: B006
+    priority: Annotated[list[str], Query()] = [],  # noqa: B006
+    assignee: str | None = None,
+    team: str | None = None,
+    tag: str | None = None,
+    category: str | None = None,
+    customer_id: int | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    sort: str = "-created",
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=case_queries.MAX_LIMIT)] = 50,
+) -> CasePage:
+    """The queue, filtered; ``next_cursor`` continues where this page ended."""
+    filters = case_queries.CaseFilter(
+        status=status, status_category=status_category, channel=channel, priority=priority,
+        assignee=assignee, team=team, tag=tag, category=category, customer_id=customer_id, q=q,
+    )
+    page = case_queries.list_cases(ctx.db, filters, sort=sort, cursor=cursor, limit=limit,
+                                   me=who.user.id)
+    return CasePage(items=[CaseOut.of(c, ctx.config) for c in page.items],
+                    next_cursor=page.next_cursor)
+
+
+def _detail(ctx: Context, who: Principal, ref: str) -> CaseDetail:
+    case = cases.get_case(ctx.db, ctx.config, ref)
+    base = CaseOut.of(case, ctx.config)
+    return CaseDetail(
+        **base.model_dump(),
+        messages=[MessageOut.of(m) for m in cases.messages(ctx.db, case.number)],
+        allowed_transitions=ctx.config.lifecycle.allowed_targets(case.status,
+                                                                 who.actor.workflow_role),
+    )
+
+
+@router.get("/{ticket_id}", response_model=CaseDetail)
+def get_case(ticket_id: str, ctx: Ctx, who: Staff) -> CaseDetail:
+    """One case with its messages; the ticket ID is matched in any letter case."""
+    return _detail(ctx, who, ticket_id)
+
+
+@router.patch("/{ticket_id}", response_model=CaseOut)
+def update_case(ticket_id: str, body: CasePatch, ctx: Ctx, who: Staff) -> CaseOut:
+    """Change fields; only the fields sent are touched (``null`` clears team or assignee)."""
+    changes = body.model_dump(exclude_unset=True)
+    case = cases.update_case(ctx.db, ctx.config, ticket_id, changes, actor=who.actor,
+                             now=ctx.clock.now())
+    return CaseOut.of(case, ctx.config)
+
+
+@router.post("/{ticket_id}/transitions", response_model=CaseOut)
+def transition_case(ticket_id: str, body: TransitionIn, ctx: Ctx, who: Staff) -> CaseOut:
+    """Move the case to another status; 409 names the allowed targets, 422 a missing reason."""
+    request = TransitionRequest(body.reason_code, body.reason, body.resolution)
+    case = cases.transition_case(ctx.db, ctx.config, ticket_id, body.to, request,
+                                 actor=who.actor, now=ctx.clock.now())
+    return CaseOut.of(case, ctx.config)
+
+
+@router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
+def add_message(ticket_id: str, body: MessageIn, ctx: Ctx, who: Staff) -> MessageOut:
+    """A public reply to the customer or an internal note."""
+    message = cases.add_message(ctx.db, ctx.config, ticket_id, body=body.body,
+                                visibility=body.visibility, actor=who.actor, now=ctx.clock.now())
+    return MessageOut.of(message)
+
+
+@router.get("/{ticket_id}/events", response_model=EventPage)
+def case_events(
+    ticket_id: str,
+    ctx: Ctx,
+    who: Staff,
+    cursor: int | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+) -> EventPage:
+    """The audit trail of one case, oldest first."""
+    number = cases.get_case(ctx.db, ctx.config, ticket_id).number
+    events, nxt = audit_queries.events(ctx.db, case_number=number, after=cursor, limit=limit)
+    return EventPage(items=[EventOut.of(e, ctx.config) for e in events],
+                     next_cursor=str(nxt) if nxt else None)

@@ -1,0 +1,56 @@
+"""Request dependencies: the process context and the authenticated principal with its role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import Depends, HTTPException, Request
+
+from casedesk.context import Context
+from casedesk.db.tables import User
+from casedesk.domain.actors import Actor
+from casedesk.services import users
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    actor: Actor
+
+
+def principal(request: Request, ctx: Context = Depends(context)) -> Principal:
+    """The user behind ``Authorization: Bearer <token>``; 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "Send an API token as 'Authorization: Bearer <token>'")
+    found = users.authenticate_token(ctx.db, token.strip(), now=ctx.clock.now())
+    if found is None:
+        raise HTTPException(401, "This API token is unknown or revoked")
+    user, tok = found
+    return Principal(user, users.user_actor(user, origin=f"token:{tok.label}"))
+
+
+def require(*roles: str) -> Callable[..., Principal]:
+    """A dependency admitting only users whose role is in ``roles``."""
+
+    def check(p: Principal = Depends(principal)) -> Principal:
+        if p.user.role not in roles:
+            raise HTTPException(
+                403, f"This needs the role {' or '.join(roles)}; you are {p.user.role}"
+            )
+        return p
+
+    return check
+
+
+STAFF = ("admin", "lead", "agent")
+staff = require(*STAFF)
+leads = require("admin", "lead")
+admins = require("admin")

@@ -1,0 +1,1 @@
+"""Server-rendered pages: console, portal, admin, reports."""
