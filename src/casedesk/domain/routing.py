@@ -67,9 +67,7 @@ def routes_from_config(
 
     With ``known_destinations``, a ``to`` id that is not among them is an error as well.
     """
-    return [
-        _route(i, item, known_destinations) for i, item in enumerate(items)
-    ]
+    return [_route(i, item, known_destinations) for i, item in enumerate(items)]
 
 
 def _route(
@@ -87,8 +85,7 @@ def _route(
     for event in events:
         if event not in NOTIFY_EVENTS:
             raise ValueError(
-                f"{where}.events: unknown event '{event}'; "
-                f"known events: {', '.join(NOTIFY_EVENTS)}"
+                f"{where}.events: unknown event '{event}'; known events: {', '.join(NOTIFY_EVENTS)}"
             )
     to = _strings(item.get("to"), f"{where}.to")
     if known_destinations is not None:
@@ -109,7 +106,7 @@ def _when(raw: Any, where: str) -> dict[str, frozenset[str]]:
     if raw is None:
         return {}
     if not isinstance(raw, Mapping):
-        raise ValueError(f"{where}: must be a table such as {{ priority = [\"urgent\"] }}")
+        raise ValueError(f'{where}: must be a table such as {{ priority = ["urgent"] }}')
     when: dict[str, frozenset[str]] = {}
     for key, value in raw.items():
         if key not in WHEN_KEYS:
