@@ -8,14 +8,15 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import httpx
 import pytest
 
 from casedesk.notify.delivery import (
     BACKOFF_CAP,
-    Destination,
     DeliveryResult,
+    Destination,
     backoff_seconds,
     deliver,
     make_client,
@@ -37,15 +38,20 @@ def slack(rx: Receiver) -> Destination:
 
 def bot(rx: Receiver) -> Destination:
     return Destination(
-        id="slack-bot", kind="slack_bot", url=rx.url("/api/chat.postMessage"), token=TOKEN,
+        id="slack-bot",
+        kind="slack_bot",
+        url=rx.url("/api/chat.postMessage"),
+        token=TOKEN,
         channel="C0123456",
     )
 
 
 def assert_no_secret(result: DeliveryResult, destination: Destination) -> None:
     assert result.error is not None
-    for secret in (destination.url, SECRET_PATH, "s3cretW3bhookPart", TOKEN, "s3cretB0tT0ken"):
-        assert secret not in result.error
+    for secret in (destination.url, destination.token):
+        if secret:
+            assert secret not in result.error
+    assert "s3cret" not in result.error
 
 
 def test_slack_success_posts_blocks_with_dedupe_headers(
@@ -139,14 +145,19 @@ def test_client_errors_are_permanent(
     receiver.reply(status, body, headers={"Retry-After": "5"})
     result = deliver(http, slack(receiver), notice, dedupe_key=KEY)
     assert (result.ok, result.retry, result.status, result.retry_after) == (
-        False, False, status, None,
+        False,
+        False,
+        status,
+        None,
     )
     assert result.error is not None
     assert result.error.startswith("slack-support: HTTP ")
     assert body in result.error
 
 
-def test_redirect_is_not_followed(receiver: Receiver, http: httpx.Client, notice: CaseNotice) -> None:
+def test_redirect_is_not_followed(
+    receiver: Receiver, http: httpx.Client, notice: CaseNotice
+) -> None:
     receiver.reply(301, headers={"Location": "https://elsewhere.example/"})
     result = deliver(http, slack(receiver), notice, dedupe_key=KEY)
     assert (result.ok, result.retry, result.status) == (False, False, 301)
@@ -184,11 +195,12 @@ def test_error_text_never_contains_url_or_token(
     receiver: Receiver, http: httpx.Client, notice: CaseNotice
 ) -> None:
     dest = slack(receiver)
-    echo = f"no hook at {dest.url} ({SECRET_PATH}) token {TOKEN} %2Fservices%2FT0001"
+    echo = f"no hook at {dest.url} ({SECRET_PATH}) or {quote(dest.url, safe='')}"
     receiver.reply(404, echo)
     result = deliver(http, dest, notice, dedupe_key=KEY)
     assert_no_secret(result, dest)
-    assert "[redacted]" in (result.error or "")
+    assert "s3cretW3bhookPart" not in (result.error or "")
+    assert (result.error or "").count("[redacted]") == 3
 
     bot_dest = bot(receiver)
     receiver.reply(200, {"ok": False, "error": f"invalid_auth {TOKEN}"})
@@ -290,7 +302,14 @@ def test_parse_retry_after_forms() -> None:
 
 def test_backoff_doubles_up_to_an_hour() -> None:
     assert [backoff_seconds(n, None) for n in range(1, 9)] == [
-        30, 60, 120, 240, 480, 960, 1920, 3600,
+        30,
+        60,
+        120,
+        240,
+        480,
+        960,
+        1920,
+        3600,
     ]
     assert backoff_seconds(10_000, None) == BACKOFF_CAP
     assert backoff_seconds(1, 7.0) == 30
@@ -328,7 +347,7 @@ def test_from_dict_ignores_unknown_keys_and_requires_the_basics(notice: CaseNoti
 
 
 def test_notice_rejects_unknown_events_and_naive_due(notice: CaseNotice) -> None:
-    with pytest.raises(ValueError, match="unknown event 'case.deleted'"):
+    with pytest.raises(ValueError, match=r"unknown event 'case\.deleted'"):
         replace(notice, event="case.deleted")
     with pytest.raises(ValueError, match="aware"):
         replace(notice, sla_due=datetime(2026, 3, 2, 14, 30))
@@ -344,8 +363,11 @@ def test_notice_rejects_unknown_events_and_naive_due(notice: CaseNotice) -> None
         ("case.status_changed", {}, "CASE-000123 is now In Progress"),
         ("case.customer_replied", {}, "Bob Buyer <bob@example.com> replied on CASE-000123"),
         ("case.customer_replied", {"customer": None}, "The customer replied on CASE-000123"),
-        ("sla.warning", {"detail": "75% of first response"},
-         "SLA warning on CASE-000123: 75% of first response"),
+        (
+            "sla.warning",
+            {"detail": "75% of first response"},
+            "SLA warning on CASE-000123: 75% of first response",
+        ),
         ("sla.breached", {}, "SLA breached on CASE-000123: first response breached by 12m"),
         ("sla.breached", {"detail": None}, "SLA breached on CASE-000123"),
         ("case.escalated", {"detail": "to tier2"}, "CASE-000123 escalated: to tier2"),

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -43,7 +43,8 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     if url.startswith("sqlite"):
         return _sqlite_engine(url, immediate=True, pool_size=pool_size)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    # No pre-ping: it would cost a round trip per transaction; stale connections are recycled.
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 class Database:
@@ -57,6 +58,11 @@ class Database:
             _sqlite_engine(url, immediate=False, pool_size=pool_size)
             if self.dialect == "sqlite"
             else self.engine
+        )
+        self.autocommit_engine = (
+            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else self.read_engine
         )
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
@@ -75,6 +81,13 @@ class Database:
     def read(self) -> Iterator[Session]:
         with self._reader() as session, session.begin():
             yield session
+
+    @contextmanager
+    def query(self) -> Iterator[Connection]:
+        """A connection for one read-only statement, without BEGIN/COMMIT round trips on
+        PostgreSQL (autocommit); used on the hot path of every request (token checks)."""
+        with self.autocommit_engine.connect() as conn:
+            yield conn
 
     def dispose(self) -> None:
         self.engine.dispose()

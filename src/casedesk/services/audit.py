@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from casedesk.db.session import Database
@@ -63,9 +63,12 @@ def record(
         "data": data or {},
         "occurred_at": now,
     }
-    event = AuditEvent(**fields, prev_hash=prev, hash=audit_chain.event_hash(prev, fields))
-    session.add(event)
-    return event
+    digest = audit_chain.event_hash(prev, fields)
+    session.execute(_INSERT_EVENT, {**fields, "prev_hash": prev, "hash": digest})
+    return AuditEvent(**fields, prev_hash=prev, hash=digest)
+
+
+_INSERT_EVENT = insert(AuditEvent)
 
 
 def seal(db: Database, *, now: datetime, batch: int = 5000) -> int:

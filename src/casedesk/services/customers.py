@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import phonenumbers
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -45,12 +45,17 @@ def resolve(
     Runs inside the caller's transaction; safe when two transactions create the same e-mail."""
     email = normalise_email(data.email) if data.email else None
     phone = normalise_phone(data.phone, region) if data.phone else None
-    for column, value in ((Customer.email, email), (Customer.external_ref, data.external_ref),
-                          (Customer.phone, phone)):
-        if value:
-            found = s.scalar(select(Customer).where(column == value).order_by(Customer.id).limit(1))
-            if found is not None:
-                return found
+    keys = [(col, v) for col, v in ((Customer.email, email),
+                                    (Customer.external_ref, data.external_ref),
+                                    (Customer.phone, phone)) if v]
+    if keys:
+        found = s.scalars(
+            select(Customer).where(or_(*(col == v for col, v in keys))).order_by(Customer.id)
+        ).all()
+        for col, value in keys:  # e-mail wins over external reference over phone
+            for customer in found:
+                if getattr(customer, col.key) == value:
+                    return customer
     if not (email or phone or data.external_ref or data.name):
         raise InvalidInput("a customer needs at least a name, e-mail, phone or external_ref",
                            field="customer")

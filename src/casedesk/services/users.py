@@ -185,15 +185,21 @@ def revoke_token(db: Database, *, token_id: int, actor: Actor, now: datetime) ->
 
 
 def authenticate_token(db: Database, token: str, *, now: datetime) -> tuple[User, ApiToken] | None:
-    """The active user and token behind a bearer token, or ``None``."""
-    with db.read() as s:
-        row = s.execute(
-            select(User, ApiToken).join(ApiToken, ApiToken.user_id == User.id)
+    """The active user and token behind a bearer token, or ``None``. One indexed read per
+    request; revocation takes effect on the next request."""
+    with db.query() as conn:
+        row = conn.execute(
+            select(User.__table__, ApiToken.id.label("token_id"), ApiToken.label.label("label"),
+                   ApiToken.last_used_at.label("last_used_at"))
+            .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
-        ).first()
-    if row is None or not row[0].active:
+        ).mappings().first()
+    if row is None or not row["active"]:
         return None
-    user, tok = row
+    user = User(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
+                team_id=row["team_id"], active=row["active"], created_at=row["created_at"])
+    tok = ApiToken(id=row["token_id"], user_id=row["id"], label=row["label"],
+                   last_used_at=row["last_used_at"])
     if tok.last_used_at is None or now - tok.last_used_at > LAST_USED_PRECISION:
         with db.write() as s:
             s.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_at=now))

@@ -13,7 +13,8 @@ from casedesk.domain.actors import Actor
 from casedesk.services import users
 
 
-def context(request: Request) -> Context:
+# Dependencies without I/O are ``async`` so FastAPI does not hop to a worker thread for them.
+async def context(request: Request) -> Context:
     ctx: Context = request.app.state.ctx
     return ctx
 
@@ -40,7 +41,7 @@ def principal(request: Request, ctx: Context = Depends(context)) -> Principal:
 def require(*roles: str) -> Callable[..., Principal]:
     """A dependency admitting only users whose role is in ``roles``."""
 
-    def check(p: Principal = Depends(principal)) -> Principal:
+    async def check(p: Principal = Depends(principal)) -> Principal:
         if p.user.role not in roles:
             raise HTTPException(
                 403, f"This needs the role {' or '.join(roles)}; you are {p.user.role}"

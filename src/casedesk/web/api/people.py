@@ -42,8 +42,8 @@ def create_user(body: UserIn, ctx: Ctx, who: Admin) -> UserOut:
 
 
 @router.get("/users/me", response_model=UserOut)
-def me(who: Annotated[Principal, Depends(principal)]) -> UserOut:
-    return UserOut.of(who.user)
+def me(ctx: Ctx, who: Annotated[Principal, Depends(principal)]) -> UserOut:
+    return UserOut.of(users.get_user(ctx.db, who.user.id))
 
 
 @router.get("/teams", response_model=list[TeamOut])
