@@ -48,9 +48,19 @@ def main() -> None:
     suites = list(SUITES) if args.suite == "all" else [args.suite]
     started = time.time()
     results = [SUITES[s](kind) for kind in kinds for s in suites]
-    print(json.dumps({"machine": {"python": platform.python_version(),
-                                  "cpus": __import__("os").cpu_count()},
-                      "seconds": round(time.time() - started, 1), "results": results}, indent=2))
+    print(
+        json.dumps(
+            {
+                "machine": {
+                    "python": platform.python_version(),
+                    "cpus": __import__("os").cpu_count(),
+                },
+                "seconds": round(time.time() - started, 1),
+                "results": results,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

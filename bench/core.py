@@ -31,15 +31,23 @@ def _new_case(i: int) -> tuple[str, str, Any, dict[str, str] | None]:
 
 
 def api_figures(server: Server) -> dict[str, Any]:
-    create = run_load(server.host, server.port, server.token, clients=CLIENTS, total=CASES,
-                      make=_new_case, expect=201)
+    create = run_load(
+        server.host,
+        server.port,
+        server.token,
+        clients=CLIENTS,
+        total=CASES,
+        make=_new_case,
+        expect=201,
+    )
     ids = [r["id"] for r in create.results if r and "id" in r]
 
     def _move(i: int) -> tuple[str, str, Any, dict[str, str] | None]:
         return "POST", f"/api/v1/cases/{ids[i]}/transitions", {"to": "in_progress"}, None
 
-    moves = run_load(server.host, server.port, server.token, clients=CLIENTS,
-                     total=len(ids) // 2, make=_move)
+    moves = run_load(
+        server.host, server.port, server.token, clients=CLIENTS, total=len(ids) // 2, make=_move
+    )
 
     def _list(_: int) -> tuple[str, str, Any, dict[str, str] | None]:
         return "GET", "/api/v1/cases?status=in_progress&priority=high&limit=50", None, None
@@ -59,20 +67,42 @@ def api_figures(server: Server) -> dict[str, Any]:
 
 def _raw_rows(i: int) -> tuple[dict[str, Any], dict[str, Any]]:
     now = datetime.now(UTC)
-    case = {"subject": f"raw #{i}", "description": "", "channel": "api", "priority": 1,
-            "custom_fields": "{}", "status": "open", "status_category": "new",
-            "created_at": now, "updated_at": now, "reopen_count": 0}
-    event = {"scope": "", "seq": 1, "case_number": 0, "action": "case.created",
-             "actor_kind": "user", "actor_id": "1", "actor_label": "bench", "origin": "bench",
-             "data": {"subject": case["subject"]}, "occurred_at": now}
+    case = {
+        "subject": f"raw #{i}",
+        "description": "",
+        "channel": "api",
+        "priority": 1,
+        "custom_fields": "{}",
+        "status": "open",
+        "status_category": "new",
+        "created_at": now,
+        "updated_at": now,
+        "reopen_count": 0,
+    }
+    event = {
+        "scope": "",
+        "seq": 1,
+        "case_number": 0,
+        "action": "case.created",
+        "actor_kind": "user",
+        "actor_id": "1",
+        "actor_label": "bench",
+        "origin": "bench",
+        "data": {"subject": case["subject"]},
+        "occurred_at": now,
+    }
     return case, event
 
 
-CASE_SQL = ("INSERT INTO cases (subject, description, channel, priority, custom_fields, status, "
-            "status_category, created_at, updated_at, reopen_count) VALUES ({ph}) "
-            "RETURNING number")
-EVENT_SQL = ("INSERT INTO audit_events (scope, seq, case_number, action, actor_kind, actor_id, "
-             "actor_label, origin, data, occurred_at, prev_hash, hash) VALUES ({ph})")
+CASE_SQL = (
+    "INSERT INTO cases (subject, description, channel, priority, custom_fields, status, "
+    "status_category, created_at, updated_at, reopen_count) VALUES ({ph}) "
+    "RETURNING number"
+)
+EVENT_SQL = (
+    "INSERT INTO audit_events (scope, seq, case_number, action, actor_kind, actor_id, "
+    "actor_label, origin, data, occurred_at, prev_hash, hash) VALUES ({ph})"
+)
 
 
 def raw_db_tx_per_s(url: str, n: int = CASES) -> float:
@@ -84,8 +114,9 @@ def raw_db_tx_per_s(url: str, n: int = CASES) -> float:
         conn.execute("PRAGMA synchronous=NORMAL")
         ph = "?"
     else:
-        conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"),
-                               autocommit=True)
+        conn = psycopg.connect(
+            url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True
+        )
         ph = "%s"
     case_sql = CASE_SQL.format(ph=", ".join([ph] * 10))
     event_sql = EVENT_SQL.format(ph=", ".join([ph] * 12))

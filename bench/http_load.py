@@ -76,8 +76,13 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def _run(
-    host: str, port: int, token: str, clients: int, total: int,
-    make: Callable[[int], tuple[str, str, Any, dict[str, str] | None]], expect: int,
+    host: str,
+    port: int,
+    token: str,
+    clients: int,
+    total: int,
+    make: Callable[[int], tuple[str, str, Any, dict[str, str] | None]],
+    expect: int,
 ) -> LoadResult:
     connections = [Connection(host, port, token) for _ in range(clients)]
     await asyncio.gather(*(c.open() for c in connections))
@@ -102,8 +107,14 @@ async def _run(
 
 
 def run_load(
-    host: str, port: int, token: str, *, clients: int, total: int,
-    make: Callable[[int], tuple[str, str, Any, dict[str, str] | None]], expect: int = 200,
+    host: str,
+    port: int,
+    token: str,
+    *,
+    clients: int,
+    total: int,
+    make: Callable[[int], tuple[str, str, Any, dict[str, str] | None]],
+    expect: int = 200,
 ) -> LoadResult:
     """``total`` requests built by ``make(i)`` over ``clients`` concurrent keep-alive sockets."""
     return asyncio.run(_run(host, port, token, clients, total, make, expect))

@@ -74,17 +74,30 @@ class Server:
 
 
 @contextmanager
-def serve(url: str, *, workers: int = 2, extra_env: dict[str, str] | None = None) -> Iterator[Server]:
+def serve(
+    url: str, *, workers: int = 2, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """``casedesk serve --workers N`` on a free loopback port, with an admin token."""
-    env = {**os.environ, "CASEDESK_DATABASE_URL": url, "CASEDESK_LOG_LEVEL": "warning",
-           **(extra_env or {})}
-    boot = subprocess.run([CASEDESK, "user", "bootstrap", "--email", "bench@example.com"],
-                          env=env, capture_output=True, text=True, check=True)
+    env = {
+        **os.environ,
+        "CASEDESK_DATABASE_URL": url,
+        "CASEDESK_LOG_LEVEL": "warning",
+        **(extra_env or {}),
+    }
+    boot = subprocess.run(
+        [CASEDESK, "user", "bootstrap", "--email", "bench@example.com"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     token = next(line.split()[-1] for line in boot.stdout.splitlines() if "API token" in line)
     port = _free_port()
     process = subprocess.Popen(
         [CASEDESK, "serve", "--port", str(port), "--workers", str(workers), "--no-worker"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30

@@ -43,8 +43,9 @@ def _pg_dsn(dbname: str) -> str:
 
 
 def _pg_admin(sql: str) -> None:
-    with psycopg.connect(_pg_dsn(PG_URL.rsplit("/", 1)[1]), autocommit=True,
-                         connect_timeout=3) as conn:
+    with psycopg.connect(
+        _pg_dsn(PG_URL.rsplit("/", 1)[1]), autocommit=True, connect_timeout=3
+    ) as conn:
         conn.execute(sql)  # type: ignore[arg-type]
 
 
@@ -96,8 +97,12 @@ def config() -> AppConfig:
 
 @pytest.fixture
 def ctx(db_url: str, config: AppConfig, clock: FixedClock) -> Iterator[Context]:
-    context = Context(settings=Settings(database_url=db_url), config=config,
-                      db=Database(db_url, pool_size=4), clock=clock)
+    context = Context(
+        settings=Settings(database_url=db_url),
+        config=config,
+        db=Database(db_url, pool_size=4),
+        clock=clock,
+    )
     yield context
     context.db.dispose()
 
@@ -124,10 +129,21 @@ class Api:
 
     def as_role(self, role: str, email: str | None = None) -> Api:
         email = email or f"{role}{next(_counter)}@example.com"
-        user = users.create_user(self.ctx.db, email=email, name=role.title(), role=role,
-                                 actor=SETUP, now=self.ctx.clock.now())
-        token = users.create_token(self.ctx.db, user_id=user.id, label=f"{role}-token",
-                                   actor=SETUP, now=self.ctx.clock.now()).token
+        user = users.create_user(
+            self.ctx.db,
+            email=email,
+            name=role.title(),
+            role=role,
+            actor=SETUP,
+            now=self.ctx.clock.now(),
+        )
+        token = users.create_token(
+            self.ctx.db,
+            user_id=user.id,
+            label=f"{role}-token",
+            actor=SETUP,
+            now=self.ctx.clock.now(),
+        ).token
         return Api(self.ctx, self.client, token)
 
     def get(self, url: str, **kw: object):  # type: ignore[no-untyped-def]

@@ -22,8 +22,13 @@ user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 config_app = typer.Typer(help="The TOML config.", no_args_is_help=True)
-for sub, name in ((db_app, "db"), (user_app, "user"), (token_app, "token"),
-                  (audit_app, "audit"), (config_app, "config")):
+for sub, name in (
+    (db_app, "db"),
+    (user_app, "user"),
+    (token_app, "token"),
+    (audit_app, "audit"),
+    (config_app, "config"),
+):
     app.add_typer(sub, name=name)
 
 err = Console(stderr=True)
@@ -63,8 +68,16 @@ def user_add(
     ctx = _ctx()
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
     try:
-        user = users.create_user(ctx.db, email=email, name=name, role=role, team=team,
-                                 password=password, actor=CLI, now=ctx.clock.now())
+        user = users.create_user(
+            ctx.db,
+            email=email,
+            name=name,
+            role=role,
+            team=team,
+            password=password,
+            actor=CLI,
+            now=ctx.clock.now(),
+        )
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from exc
@@ -82,8 +95,15 @@ def user_bootstrap(email: str = "admin@casedesk.local") -> None:
         return
     password = secrets.token_urlsafe(12)
     now = ctx.clock.now()
-    user = users.create_user(ctx.db, email=email, name="Administrator", role="admin",
-                             password=password, actor=CLI, now=now)
+    user = users.create_user(
+        ctx.db,
+        email=email,
+        name="Administrator",
+        role="admin",
+        password=password,
+        actor=CLI,
+        now=now,
+    )
     token = users.create_token(ctx.db, user_id=user.id, label="bootstrap", actor=CLI, now=now)
     out.print("[bold]First admin created — these are shown once:[/bold]")
     out.print(f"  e-mail:    {user.email}")
@@ -102,8 +122,9 @@ def token_create(email: str, label: Annotated[str, typer.Option()] = "cli") -> N
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(1) from exc
-    issued = users.create_token(ctx.db, user_id=user.id, label=label, actor=CLI,
-                                now=ctx.clock.now())
+    issued = users.create_token(
+        ctx.db, user_id=user.id, label=label, actor=CLI, now=ctx.clock.now()
+    )
     print(issued.token)
 
 
@@ -149,9 +170,11 @@ def audit_export(
         err.print("[red]--format must be jsonl or csv[/red]")
         raise typer.Exit(2)
     ctx = _ctx()
-    rows = audit.export_rows(ctx.db, since=since.replace(tzinfo=since.tzinfo or UTC) if since
-                             else None,
-                             until=until.replace(tzinfo=until.tzinfo or UTC) if until else None)
+    rows = audit.export_rows(
+        ctx.db,
+        since=since.replace(tzinfo=since.tzinfo or UTC) if since else None,
+        until=until.replace(tzinfo=until.tzinfo or UTC) if until else None,
+    )
     if output is None:
         count = audit.write_export(rows, sys.stdout, format)
     else:
@@ -177,8 +200,9 @@ def config_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     out.print("  statuses: " + ", ".join(f"{s.id} ({s.category})" for s in wf.statuses))
     for t in wf.transitions:
         needs = f" needs {', '.join(sorted(t.requires))}" if t.requires else ""
-        out.print(f"  {'|'.join(sorted(t.sources))} -> {t.target} by "
-                  f"{', '.join(sorted(t.by))}{needs}")
+        out.print(
+            f"  {'|'.join(sorted(t.sources))} -> {t.target} by {', '.join(sorted(t.by))}{needs}"
+        )
     out.print(f"  auto-close after {config.workflow.auto_close_after} in a solved status")
 
 
@@ -198,8 +222,15 @@ def serve(
     if not no_worker:
         worker.start_in_thread(ctx)
     err.print(f"casedesk on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
-    uvicorn.run("casedesk.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level=Settings().log_level, access_log=False)
+    uvicorn.run(
+        "casedesk.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=Settings().log_level,
+        access_log=False,
+    )
 
 
 @app.command("worker")

@@ -199,7 +199,9 @@ def parse_config(text: str, source: str = "<config>") -> AppConfig:
             problems.append(ConfigProblem(line, col, _dotted(path), message))
         raise ConfigError(source, problems) from exc
     problems = [
-        ConfigProblem(*locate(text, ("workflow", *p.path)), _dotted(("workflow", *p.path)), p.message)
+        ConfigProblem(
+            *locate(text, ("workflow", *p.path)), _dotted(("workflow", *p.path)), p.message
+        )
         for p in lifecycle.validate(config.lifecycle)
     ]
     problems += _check_fields(text, config)

@@ -39,7 +39,9 @@ def run_once(ctx: Context) -> dict[str, int]:
     return done
 
 
-def run_forever(ctx: Context, *, interval: float = 5.0, stop: threading.Event | None = None) -> None:
+def run_forever(
+    ctx: Context, *, interval: float = 5.0, stop: threading.Event | None = None
+) -> None:
     stop = stop or threading.Event()
     while not stop.is_set():
         run_once(ctx)
@@ -49,7 +51,12 @@ def run_forever(ctx: Context, *, interval: float = 5.0, stop: threading.Event | 
 def start_in_thread(ctx: Context, *, interval: float = 5.0) -> threading.Event:
     """Run the worker beside the web server (the embedded single-machine set-up)."""
     stop = threading.Event()
-    thread = threading.Thread(target=run_forever, args=(ctx,), kwargs={"interval": interval,
-                              "stop": stop}, name="casedesk-worker", daemon=True)
+    thread = threading.Thread(
+        target=run_forever,
+        args=(ctx,),
+        kwargs={"interval": interval, "stop": stop},
+        name="casedesk-worker",
+        daemon=True,
+    )
     thread.start()
     return stop

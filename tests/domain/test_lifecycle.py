@@ -210,8 +210,21 @@ def test_validate_reports_unreachable_status_at_its_id() -> None:
 # -- properties of any workflow --------------------------------------------------------------
 
 STATUS_IDS = st.sampled_from(
-    ["open", "in_progress", "on_hold", "resolved", "closed", "triage", "waiting_vendor",
-     "escalated", "reopened", "archived", "spam", "s1", "s2"]
+    [
+        "open",
+        "in_progress",
+        "on_hold",
+        "resolved",
+        "closed",
+        "triage",
+        "waiting_vendor",
+        "escalated",
+        "reopened",
+        "archived",
+        "spam",
+        "s1",
+        "s2",
+    ]
 )
 ACTOR_SETS = st.frozensets(st.sampled_from(ACTORS), min_size=1)
 REQUIRES = st.frozensets(st.sampled_from(["reason", "resolution"]))
@@ -223,9 +236,7 @@ def workflows(draw: st.DrawFn, dangling: bool = False) -> Workflow:
     """A workflow with unique status ids, at least one new, solved and closed status, random
     transitions between them (and, with ``dangling``, sometimes into an undefined status)."""
     ids = draw(st.lists(STATUS_IDS, min_size=3, max_size=7, unique=True))
-    categories = ["new", "solved", "closed"] + [
-        draw(st.sampled_from(CATEGORIES)) for _ in ids[3:]
-    ]
+    categories = ["new", "solved", "closed"] + [draw(st.sampled_from(CATEGORIES)) for _ in ids[3:]]
     order = draw(st.permutations(range(len(ids))))
     statuses = tuple(Status(ids[i], ids[i].upper(), categories[i]) for i in order)
     targets = st.sampled_from(ids)
@@ -290,9 +301,7 @@ def test_check_succeeds_iff_a_transition_exists_and_its_needs_are_met(
 
 @FAST
 @given(wf=workflows(dangling=True), data=st.data())
-def test_allowed_targets_are_exactly_the_findable_ones(
-    wf: Workflow, data: st.DataObject
-) -> None:
+def test_allowed_targets_are_exactly_the_findable_ones(wf: Workflow, data: st.DataObject) -> None:
     current = data.draw(st.sampled_from([s.id for s in wf.statuses]))
     actor = data.draw(st.sampled_from(ACTORS))
     candidates = {s.id for s in wf.statuses} | {t.target for t in wf.transitions}
@@ -326,9 +335,7 @@ def test_validate_flags_every_transition_into_an_undefined_status(wf: Workflow) 
 
 @FAST
 @given(wf=workflows(dangling=True), data=st.data())
-def test_allowed_moves_never_leave_the_defined_statuses(
-    wf: Workflow, data: st.DataObject
-) -> None:
+def test_allowed_moves_never_leave_the_defined_statuses(wf: Workflow, data: st.DataObject) -> None:
     if any(p.path[2:] == ("to",) for p in validate(wf)):
         return  # config check refuses such a workflow: nothing to walk
     status = wf.initial

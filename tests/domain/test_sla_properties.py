@@ -85,6 +85,12 @@ instants = st.builds(
 )
 
 
+def in_order(*instants: datetime) -> list[datetime]:
+    # in UTC: Python compares and subtracts datetimes sharing a tzinfo by wall clock, ignoring
+    # DST offsets
+    return sorted(at.astimezone(UTC) for at in instants)
+
+
 def durations(calendar: Calendar) -> st.SearchStrategy[timedelta]:
     """Up to ~25 weeks of the calendar's working time, often a few hours."""
     longest = min(int(calendar.weekly_hours.total_seconds()) * 25, 2000 * 3600)
@@ -133,7 +139,7 @@ def test_due_time_grows_strictly_with_the_duration(data: st.DataObject) -> None:
 def test_between_is_additive_over_a_split_point(
     calendar: Calendar, a: datetime, b: datetime, c: datetime
 ) -> None:
-    a, b, c = sorted([a, b, c])
+    a, b, c = in_order(a, b, c)
     whole = business_time_between(calendar, a, c)
     assert whole == business_time_between(calendar, a, b) + business_time_between(calendar, b, c)
     assert whole <= c - a
@@ -157,7 +163,8 @@ def pause_lists(draw: st.DrawFn) -> list[tuple[datetime, datetime | None]]:
     for _ in range(draw(st.integers(0, 4))):
         low = draw(instants)
         length = draw(st.integers(0, 20 * 86_400))
-        pauses.append((low, draw(st.sampled_from([None, low + timedelta(seconds=length)]))))
+        high = (low.astimezone(UTC) + timedelta(seconds=length)).astimezone(low.tzinfo)
+        pauses.append((low, draw(st.sampled_from([None, high]))))
     return pauses
 
 
@@ -169,7 +176,7 @@ def test_pauses_never_add_elapsed_time(
     end: datetime,
     pauses: list[tuple[datetime, datetime | None]],
 ) -> None:
-    start, end = sorted([start, end])
+    start, end = in_order(start, end)
     elapsed = elapsed_with_pauses(calendar, start, end, pauses)
     assert timedelta(0) <= elapsed <= business_time_between(calendar, start, end)
     assert elapsed_with_pauses(calendar, start, end, []) == business_time_between(
@@ -185,7 +192,7 @@ def test_due_with_closed_pauses_is_when_the_unpaused_time_reaches_the_target(
     calendar = data.draw(calendars)
     start, target = data.draw(instants), data.draw(durations(calendar))
     pauses = [(low, high) for low, high in data.draw(pause_lists()) if high is not None]
-    now = max([start, *(high for _, high in pauses)])
+    now = in_order(start, *(high for _, high in pauses))[-1]
     due = due_with_pauses(calendar, start, target, pauses, now)
     assert due is not None and due >= start
     assert elapsed_with_pauses(calendar, start, due, pauses) == target

@@ -25,13 +25,30 @@ def _history(ctx: Context, n_cases: int = 3) -> None:
     clock = ctx.clock
     assert isinstance(clock, FixedClock)
     for i in range(n_cases):
-        case = cases.create_case(ctx.db, ctx.config, cases.NewCase(subject=f"case {i}"),
-                                 actor=AGENT, now=clock.advance(timedelta(minutes=1)))
-        cases.update_case(ctx.db, ctx.config, case.number, {"priority": "high"}, actor=AGENT,
-                          now=clock.advance(timedelta(minutes=1)))
-        cases.transition_case(ctx.db, ctx.config, case.number, "in_progress",
-                              TransitionRequest(), actor=AGENT,
-                              now=clock.advance(timedelta(minutes=1)))
+        case = cases.create_case(
+            ctx.db,
+            ctx.config,
+            cases.NewCase(subject=f"case {i}"),
+            actor=AGENT,
+            now=clock.advance(timedelta(minutes=1)),
+        )
+        cases.update_case(
+            ctx.db,
+            ctx.config,
+            case.number,
+            {"priority": "high"},
+            actor=AGENT,
+            now=clock.advance(timedelta(minutes=1)),
+        )
+        cases.transition_case(
+            ctx.db,
+            ctx.config,
+            case.number,
+            "in_progress",
+            TransitionRequest(),
+            actor=AGENT,
+            now=clock.advance(timedelta(minutes=1)),
+        )
 
 
 def _raw(ctx: Context, sql: str, **params: object) -> None:
@@ -45,8 +62,12 @@ def _drop_triggers(ctx: Context) -> None:
         _raw(ctx, "DROP TRIGGER audit_events_append_only ON audit_events")
         _raw(ctx, "DROP TRIGGER audit_seals_append_only ON audit_seals")
     else:
-        for name in ("audit_events_no_update", "audit_events_no_delete",
-                     "audit_seals_no_update", "audit_seals_no_delete"):
+        for name in (
+            "audit_events_no_update",
+            "audit_events_no_delete",
+            "audit_seals_no_update",
+            "audit_seals_no_delete",
+        ):
             _raw(ctx, f"DROP TRIGGER {name}")
 
 
@@ -61,9 +82,12 @@ def test_intact_history_verifies_and_every_change_is_recorded(ctx: Context) -> N
 def test_database_refuses_update_and_delete_of_events(ctx: Context) -> None:
     _history(ctx, 1)
     audit.seal(ctx.db, now=ctx.clock.now())
-    for sql in ("UPDATE audit_events SET actor_label = 'someone-else'",
-                "DELETE FROM audit_events", "UPDATE audit_seals SET hash = 'x'",
-                "DELETE FROM audit_seals"):
+    for sql in (
+        "UPDATE audit_events SET actor_label = 'someone-else'",
+        "DELETE FROM audit_events",
+        "UPDATE audit_seals SET hash = 'x'",
+        "DELETE FROM audit_seals",
+    ):
         with pytest.raises(DatabaseError, match="append-only"):
             _raw(ctx, sql)
     assert audit.verify(ctx.db).ok
@@ -108,10 +132,13 @@ def test_event_inserted_into_the_middle_of_a_chain_is_found(ctx: Context) -> Non
     _drop_triggers(ctx)
     # Shift case 1's later events up and slip a forged one in at seq 2.
     _raw(ctx, "UPDATE audit_events SET seq = seq + 10 WHERE scope = 'case:1' AND seq >= 2")
-    _raw(ctx, "INSERT INTO audit_events (scope, seq, case_number, action, actor_kind, actor_id, "
-              "actor_label, origin, data, occurred_at, prev_hash, hash) SELECT scope, 2, "
-              "case_number, 'case.updated', actor_kind, actor_id, actor_label, origin, data, "
-              "occurred_at, hash, hash FROM audit_events WHERE scope = 'case:1' AND seq = 1")
+    _raw(
+        ctx,
+        "INSERT INTO audit_events (scope, seq, case_number, action, actor_kind, actor_id, "
+        "actor_label, origin, data, occurred_at, prev_hash, hash) SELECT scope, 2, "
+        "case_number, 'case.updated', actor_kind, actor_id, actor_label, origin, data, "
+        "occurred_at, hash, hash FROM audit_events WHERE scope = 'case:1' AND seq = 1",
+    )
     result = audit.verify(ctx.db)
     assert not result.ok
 
@@ -123,8 +150,15 @@ def test_out_of_order_insert_with_valid_looking_chain_is_found_by_seals(ctx: Con
     # Replace the whole case chain by a forged but self-consistent one: the seals disagree.
     _raw(ctx, "DELETE FROM audit_events WHERE scope = 'case:1' AND seq = 3")
     with ctx.db.write() as s:
-        audit.record(s, scope="case:1", case_number=1, action="case.status_changed",
-                     actor=AGENT, now=ctx.clock.now(), data={"from": "open", "to": "closed"})
+        audit.record(
+            s,
+            scope="case:1",
+            case_number=1,
+            action="case.status_changed",
+            actor=AGENT,
+            now=ctx.clock.now(),
+            data={"from": "open", "to": "closed"},
+        )
     result = audit.verify(ctx.db)
     assert not result.ok
     assert any("deleted" in str(b) or "differs" in str(b) for b in result.breaks)

@@ -24,8 +24,9 @@ def _create_many(url: str, worker: int) -> list[int]:
     numbers = []
     for i in range(PER_PROCESS):
         # Every process also creates the same customer, to race the find-or-create.
-        data = cases.NewCase(subject=f"w{worker} #{i}",
-                             customer=customers.CustomerInput(email="shared@example.com"))
+        data = cases.NewCase(
+            subject=f"w{worker} #{i}", customer=customers.CustomerInput(email="shared@example.com")
+        )
         case = cases.create_case(db, AppConfig(), data, actor=actor, now=datetime.now(UTC))
         numbers.append(case.number)
     db.dispose()
@@ -34,8 +35,9 @@ def _create_many(url: str, worker: int) -> list[int]:
 
 def test_concurrent_processes_get_unique_ids(ctx: Context) -> None:
     with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
-        results = pool.starmap(_create_many, [(ctx.settings.database_url, w)
-                                              for w in range(PROCESSES)])
+        results = pool.starmap(
+            _create_many, [(ctx.settings.database_url, w) for w in range(PROCESSES)]
+        )
     numbers = [n for chunk in results for n in chunk]
     assert len(numbers) == len(set(numbers)) == PROCESSES * PER_PROCESS
     with ctx.db.read() as s:

@@ -38,18 +38,16 @@ name = "Renewal date"
 type = "date"
 """
 
-REQUIRED_FIELD_TOML = """
+OTHER_CONFIG_TOML = """
+[tickets]
+prefix = "help"
+digits = 4
+
 [[cases.fields]]
 id = "contract"
 name = "Contract number"
 type = "text"
 required = true
-"""
-
-PREFIX_TOML = """
-[tickets]
-prefix = "help"
-digits = 4
 """
 
 
@@ -65,17 +63,19 @@ def config(request: pytest.FixtureRequest) -> AppConfig:
 def problem(resp: Any, status: int, *, field: str | None = None,
             contains: str | None = None) -> dict[str, Any]:
     """Assert an RFC 9457 problem response and return its body."""
-    assert resp.status_code == status, resp.text
-    assert resp.headers["content-type"].startswith("application/problem+json")
+    req = resp.request
+    where = f"{req.method} {req.url} {req.content.decode()!r} -> {resp.status_code} {resp.text}"
+    assert resp.status_code == status, where
+    assert resp.headers["content-type"].startswith("application/problem+json"), where
     body = resp.json()
-    assert body["status"] == status
-    assert body["title"]
-    assert isinstance(body["detail"], str) and len(body["detail"]) >= 10, body
+    assert body["status"] == status, where
+    assert body["title"], where
+    assert isinstance(body["detail"], str) and len(body["detail"]) >= 10, where
     if contains is not None:
-        assert contains in body["detail"], body["detail"]
+        assert contains in body["detail"], where
     if field is not None:
         fields = [body.get("field"), *(e["field"] for e in body.get("errors", []))]
-        assert field in fields, body
+        assert field in fields, where
     return body
 
 
@@ -197,64 +197,52 @@ def test_create_case_rejects_invalid_input(api: Any) -> None:
         assert found["items"] == [], action
 
 
-@pytest.mark.parametrize("config", [REQUIRED_FIELD_TOML], indirect=True)
-def test_required_custom_field_must_be_sent(api: Any) -> None:
+@pytest.mark.parametrize("config", [OTHER_CONFIG_TOML], indirect=True)
+def test_configured_prefix_and_required_custom_field(api: Any) -> None:
     problem(api.post(CASES, json={"subject": "x"}), 422, field="custom_fields.contract",
             contains="required")
     case = create(api, custom_fields={"contract": "K-17"})
-    assert case["custom_fields"] == {"contract": "K-17"}
-    # Removing a required field later is refused too.
-    resp = api.patch(f"{CASES}/{case['id']}", json={"custom_fields": {"contract": None}})
-    problem(resp, 422, field="custom_fields.contract")
-    assert api.get(f"{CASES}/{case['id']}").json()["custom_fields"] == {"contract": "K-17"}
-
-
-@pytest.mark.parametrize("config", [PREFIX_TOML], indirect=True)
-def test_ticket_ids_follow_configured_prefix(api: Any) -> None:
-    case = create(api)
     assert case["id"] == "HELP-0001"
     assert api.get(f"{CASES}/help-1").json()["id"] == "HELP-0001"
     problem(api.get(f"{CASES}/CASE-000001"), 404, contains="HELP-")
+    # Removing a required field later is refused too.
+    resp = api.patch(f"{CASES}/HELP-0001", json={"custom_fields": {"contract": None}})
+    problem(resp, 422, field="custom_fields.contract")
+    assert api.get(f"{CASES}/HELP-0001").json()["custom_fields"] == {"contract": "K-17"}
 
 
 # -- lookup ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ref", ["CASE-000001", "case-1", "Case-0001", "1", "CASE-1"])
-def test_ticket_id_lookup_ignores_letter_case_and_padding(api: Any, ref: str) -> None:
+def test_ticket_id_lookup_any_case_and_404_for_unknown_or_garbage(api: Any) -> None:
     create(api)
-    resp = api.get(f"{CASES}/{ref}")
-    assert resp.status_code == 200, resp.text
-    assert resp.json()["id"] == "CASE-000001"
+    for ref in ["CASE-000001", "case-1", "Case-0001", "CASE-1", "1"]:
+        resp = api.get(f"{CASES}/{ref}")
+        assert resp.status_code == 200, (ref, resp.text)
+        assert resp.json()["id"] == "CASE-000001"
 
-
-def test_unknown_ticket_id_is_404_problem(api: Any) -> None:
-    create(api)
     problem(api.get(f"{CASES}/CASE-000002"), 404, contains="CASE-000002")
     problem(api.patch(f"{CASES}/CASE-000002", json={"priority": "high"}), 404)
     problem(move(api, "CASE-000002", "in_progress"), 404)
     problem(api.post(f"{CASES}/CASE-000002/messages", json={"body": "hi"}), 404)
     problem(api.get(f"{CASES}/CASE-000002/events"), 404)
 
-
-@pytest.mark.parametrize("ref", ["nope", "0", "-1", "CASE-", "CASE-0", "CASE-1x", "TICKET-1",
-                                 "1.5", "CASE-999999999999999999"])
-def test_garbage_ticket_ids_are_404_problem(api: Any, ref: str) -> None:
-    create(api)
-    body = problem(api.get(f"{CASES}/{ref}"), 404)
-    assert body["instance"] == f"{CASES}/{ref}"
+    for ref in ["nope", "0", "-1", "CASE-", "CASE-0", "CASE-1x", "TICKET-1", "1.5",
+                "CASE-999999999999999999"]:
+        body = problem(api.get(f"{CASES}/{ref}"), 404)
+        assert body["instance"] == f"{CASES}/{ref}"
 
 
 @pytest.mark.xfail(
     reason="services/cases.py case_number() accepts any all-digit ref and passes it to the "
            "database unchecked: a number beyond the 64-bit key range raises OverflowError "
-           "(SQLite) / DataError bigint out of range (PostgreSQL) -> 500 instead of 404",
+           "(SQLite) / DataError 'bigint out of range' (PostgreSQL) -> 500 instead of 404",
     strict=True,
 )
-@pytest.mark.parametrize("ref", ["99999999999999999999", "9223372036854775808"])
-def test_oversized_numeric_ticket_id_is_404_problem(api: Any, ref: str) -> None:
+def test_oversized_numeric_ticket_id_is_404_problem(api: Any) -> None:
     create(api)
-    problem(api.get(f"{CASES}/{ref}"), 404)
+    for ref in ["9223372036854775808", "99999999999999999999"]:
+        problem(api.get(f"{CASES}/{ref}"), 404)
 
 
 # -- idempotency -------------------------------------------------------------------------------
@@ -274,39 +262,34 @@ def test_idempotent_retry_returns_the_same_case_once(api: Any, clock: Any) -> No
 
     assert [c["id"] for c in api.get(CASES).json()["items"]] == ["CASE-000001"]
     lead = api.as_role("lead")
-    created = lead.get("/api/v1/audit/events", params={"action": "case.created"}).json()["items"]
-    assert len(created) == 1
-    customers = lead.get("/api/v1/audit/events",
-                         params={"action": "customer.created"}).json()["items"]
-    assert len(customers) == 1
+    for action in ("case.created", "customer.created"):
+        found = lead.get("/api/v1/audit/events", params={"action": action}).json()["items"]
+        assert len(found) == 1, action
 
-    # A new key is a new case.
+    # A new key is a new case. (Ticket numbers come from the database: a retry may leave a
+    # gap on PostgreSQL, so only distinctness is asserted.)
     other = api.post(CASES, json=body, headers={"Idempotency-Key": "order-43"})
-    assert other.json()["id"] == "CASE-000002"
+    assert other.status_code == 201, other.text
+    assert other.json()["id"] != first.json()["id"]
+    assert len(api.get(CASES).json()["items"]) == 2
 
 
-def test_idempotency_key_reused_with_another_body_is_422(api: Any) -> None:
+def test_idempotency_key_is_per_body_and_per_user(api: Any) -> None:
     key = {"Idempotency-Key": "k-1"}
-    assert api.post(CASES, json={"subject": "One"}, headers=key).status_code == 201
+    # A rejected request does not use up the key.
+    problem(api.post(CASES, json={"subject": "One", "team": "Nope"}, headers=key), 422)
+    mine = api.post(CASES, json={"subject": "One"}, headers=key)
+    assert mine.status_code == 201, mine.text
+
     resp = api.post(CASES, json={"subject": "Two"}, headers=key)
     problem(resp, 422, field="Idempotency-Key", contains="Idempotency-Key")
     assert [c["subject"] for c in api.get(CASES).json()["items"]] == ["One"]
 
-
-def test_idempotency_keys_belong_to_each_user(api: Any) -> None:
     other = api.as_role("agent")
-    key = {"Idempotency-Key": "same"}
-    mine = api.post(CASES, json={"subject": "Hello"}, headers=key).json()
-    theirs = other.post(CASES, json={"subject": "Hello"}, headers=key).json()
-    assert mine["id"] != theirs["id"]
+    theirs = other.post(CASES, json={"subject": "One"}, headers=key)
+    assert theirs.status_code == 201, theirs.text
+    assert theirs.json()["id"] != mine.json()["id"]
     assert len(api.get(CASES).json()["items"]) == 2
-
-
-def test_idempotency_key_is_not_consumed_by_a_rejected_request(api: Any) -> None:
-    key = {"Idempotency-Key": "retry-me"}
-    problem(api.post(CASES, json={"subject": "x", "team": "Nope"}, headers=key), 422)
-    resp = api.post(CASES, json={"subject": "x"}, headers=key)
-    assert resp.status_code == 201, resp.text
 
 
 # -- PATCH -------------------------------------------------------------------------------------
@@ -351,48 +334,49 @@ def test_patch_changes_fields_and_records_before_after(api: Any, clock: Any) -> 
     assert trail[1]["occurred_at"] == iso(clock.now())
 
 
-def test_patch_only_touches_fields_sent_and_null_clears_assignee(api: Any) -> None:
-    create(api, priority="low", assignee="agent@example.com", tags=["keep"])
+def test_patch_null_clears_assignee_and_noop_writes_nothing(api: Any, clock: Any) -> None:
+    case = create(api, priority="high", tags=["b", "a"], category="billing",
+                  assignee="agent@example.com")
+    clock.advance(timedelta(minutes=1))
+    # The same values again (tags in another form): nothing changes, nothing is recorded.
+    resp = api.patch(f"{CASES}/CASE-1", json={"priority": "high", "tags": ["A", "b"],
+                                              "category": "billing", "team": None,
+                                              "assignee": "AGENT@example.com"})
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["updated_at"] == case["updated_at"]
+    assert api.patch(f"{CASES}/CASE-1", json={}).status_code == 200
+    assert actions(api, "CASE-1") == ["case.created"]
+    assert api.get(f"{CASES}/CASE-1").json()["updated_at"] == case["updated_at"]
+
+    # Only the fields sent are touched; null clears the assignee.
     resp = api.patch(f"{CASES}/CASE-1", json={"assignee": None})
     assert resp.status_code == 200, resp.text
     out = resp.json()
     assert out["assignee"] is None
-    assert out["priority"] == "low" and out["tags"] == ["keep"]
+    assert out["priority"] == "high" and out["tags"] == ["a", "b"]
+    assert out["updated_at"] == iso(clock.now())
     trail = events(api, "CASE-1")
     assert [e["action"] for e in trail] == ["case.created", "case.assigned"]
     assert trail[-1]["data"] == {"before": "agent@example.com", "after": None}
 
 
-def test_noop_patch_writes_no_event(api: Any, clock: Any) -> None:
-    case = create(api, priority="high", tags=["b", "a"], category="billing")
-    clock.advance(timedelta(minutes=1))
-    resp = api.patch(f"{CASES}/CASE-1", json={"priority": "high", "tags": ["A", "b"],
-                                              "category": "billing", "team": None})
-    assert resp.status_code == 200, resp.text
-    assert resp.json()["updated_at"] == case["updated_at"]
-    resp = api.patch(f"{CASES}/CASE-1", json={})
-    assert resp.status_code == 200, resp.text
-    assert actions(api, "CASE-1") == ["case.created"]
-    assert api.get(f"{CASES}/CASE-1").json()["updated_at"] == case["updated_at"]
+INVALID_PATCHES: list[tuple[dict[str, Any], str]] = [
+    ({"priority": "high", "team": "Ghosts"}, "team"),
+    ({"priority": "high", "assignee": "ghost@example.com"}, "assignee"),
+    ({"priority": "high", "category": "hardware"}, "category"),
+    ({"priority": "high", "custom_fields": {"plan": "gold"}}, "custom_fields.plan"),
+    ({"priority": "sky-high"}, "priority"),
+    ({"priority": "high", "status": "closed"}, "status"),
+    ({"subject": ""}, "subject"),
+    ({"priority": "high", "tags": ["bad tag!"]}, "tags"),
+]
 
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [
-        ({"priority": "high", "team": "Ghosts"}, "team"),
-        ({"priority": "high", "assignee": "ghost@example.com"}, "assignee"),
-        ({"priority": "high", "category": "hardware"}, "category"),
-        ({"priority": "high", "custom_fields": {"plan": "gold"}}, "custom_fields.plan"),
-        ({"priority": "sky-high"}, "priority"),
-        ({"priority": "high", "status": "closed"}, "status"),
-        ({"subject": ""}, "subject"),
-        ({"priority": "high", "tags": ["bad tag!"]}, "tags"),
-    ],
-)
-def test_invalid_patch_is_422_and_changes_nothing(api: Any, body: dict[str, Any],
-                                                  field: str) -> None:
+def test_invalid_patch_is_422_and_changes_nothing(api: Any) -> None:
     before = create(api)
-    problem(api.patch(f"{CASES}/CASE-1", json=body), 422, field=field)
+    for body, field in INVALID_PATCHES:
+        problem(api.patch(f"{CASES}/CASE-1", json=body), 422, field=field)
+    problem(api.patch(f"{CASES}/CASE-1", json={"team": "Ghosts"}), 422, contains="Ghosts")
     after = api.get(f"{CASES}/CASE-1").json()
     assert {k: after[k] for k in before} == before
     assert actions(api, "CASE-1") == ["case.created"]
@@ -464,7 +448,7 @@ def test_full_lifecycle_with_guards(api: Any, clock: Any) -> None:
     assert trail[4]["actor_label"].startswith("lead")
 
 
-def test_unknown_target_is_409_listing_allowed(api: Any) -> None:
+def test_refused_transition_is_a_problem_and_leaves_case_unchanged(api: Any, clock: Any) -> None:
     create(api)
     body = problem(move(api, "CASE-1", "done"), 409, contains="done")
     assert body["allowed"] == ["in_progress", "on_hold", "resolved"]
@@ -473,22 +457,20 @@ def test_unknown_target_is_409_listing_allowed(api: Any) -> None:
     problem(api.post(f"{CASES}/CASE-1/transitions", json={"to": "in_progress", "why": "x"}),
             422, field="why")
 
-
-def test_failed_transition_leaves_case_unchanged(api: Any, clock: Any) -> None:
-    create(api)
     assert move(api, "CASE-1", "in_progress").status_code == 200
     before = api.get(f"{CASES}/CASE-1").json()
     trail = events(api, "CASE-1")
     clock.advance(timedelta(hours=1))
-    problem(move(api, "CASE-1", "on_hold", reason_code="vendor"), 422)
-    problem(move(api, "CASE-1", "resolved"), 422)
-    problem(move(api, "CASE-1", "closed"), 409)
+    problem(move(api, "CASE-1", "on_hold", reason_code="vendor"), 422, field="reason")
+    problem(move(api, "CASE-1", "resolved"), 422, field="resolution")
+    body = problem(move(api, "CASE-1", "closed"), 409)
+    assert body["allowed"] == ["on_hold", "resolved"]
     problem(move(api, "CASE-1", "nowhere"), 409)
     assert api.get(f"{CASES}/CASE-1").json() == before
     assert events(api, "CASE-1") == trail
 
 
-def test_allowed_transitions_reflect_callers_role(api: Any) -> None:
+def test_allowed_transitions_by_role_and_reopen(api: Any, clock: Any) -> None:
     lead = api.as_role("lead")
     admin = api.as_role("admin")
     create(api)
@@ -496,15 +478,10 @@ def test_allowed_transitions_reflect_callers_role(api: Any) -> None:
         "in_progress", "on_hold", "resolved"]
     assert move(api, "CASE-1", "resolved", resolution="done").status_code == 200
     assert api.get(f"{CASES}/CASE-1").json()["allowed_transitions"] == ["in_progress"]
-    assert lead.get(f"{CASES}/CASE-1").json()["allowed_transitions"] == [
-        "closed", "in_progress"]
-    assert admin.get(f"{CASES}/CASE-1").json()["allowed_transitions"] == [
-        "closed", "in_progress"]
+    for boss in (lead, admin):
+        assert boss.get(f"{CASES}/CASE-1").json()["allowed_transitions"] == [
+            "closed", "in_progress"]
 
-
-def test_reopen_counts_and_clears_resolved_at(api: Any, clock: Any) -> None:
-    create(api)
-    assert move(api, "CASE-1", "resolved", resolution="done").status_code == 200
     clock.advance(timedelta(hours=2))
     resp = move(api, "CASE-1", "in_progress")
     assert resp.status_code == 200, resp.text
@@ -550,7 +527,7 @@ def test_first_public_reply_sets_first_response_once(api: Any, clock: Any) -> No
     assert times == sorted(times) and len(set(times)) == 3
 
 
-def test_message_event_carries_body_hash_not_body(api: Any) -> None:
+def test_message_event_carries_body_hash_and_bad_messages_are_422(api: Any) -> None:
     create(api)
     text = "Your password is reset — log in with the link we sent."
     msg = api.post(f"{CASES}/CASE-1/messages", json={"body": text}).json()
@@ -561,17 +538,24 @@ def test_message_event_carries_body_hash_not_body(api: Any) -> None:
     assert event["data"]["body_sha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert text not in str(event["data"])
 
+    for body, field in [({"body": "hi", "visibility": "secret"}, "visibility"),
+                        ({"body": "   "}, "body"), ({"body": "hi", "to": "x"}, "to")]:
+        problem(api.post(f"{CASES}/CASE-1/messages", json=body), 422, field=field)
+    assert len(api.get(f"{CASES}/CASE-1").json()["messages"]) == 1
+    assert actions(api, "CASE-1") == ["case.created", "message.added"]
 
-@pytest.mark.parametrize(
-    ("body", "field"),
-    [({"body": ""}, "body"), ({"body": "hi", "visibility": "secret"}, "visibility"),
-     ({}, "body"), ({"body": "   "}, "body"), ({"body": "hi", "to": "x"}, "to")],
+
+@pytest.mark.xfail(
+    reason="web/problems.py _location() drops every loc part equal to 'body'/'query'/'path'/"
+           "'header', so a field literally named 'body' is reported as field 'request' "
+           "('request: Field required') instead of 'body'",
+    strict=True,
 )
-def test_invalid_message_is_422(api: Any, body: dict[str, Any], field: str) -> None:
+def test_missing_message_body_names_the_field(api: Any) -> None:
     create(api)
-    problem(api.post(f"{CASES}/CASE-1/messages", json=body), 422, field=field)
-    assert api.get(f"{CASES}/CASE-1").json()["messages"] == []
-    assert actions(api, "CASE-1") == ["case.created"]
+    for body in ({}, {"body": ""}):
+        problem(api.post(f"{CASES}/CASE-1/messages", json=body), 422, field="body",
+                contains="body")
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -602,12 +586,7 @@ def test_case_events_form_a_hash_chain_in_order(api: Any, clock: Any) -> None:
                   "occurred_at": datetime.fromisoformat(e["occurred_at"].replace("Z", "+00:00"))}
         assert audit_chain.event_hash(e["prev_hash"], fields) == e["hash"]
 
-
-def test_case_events_page_with_cursor(api: Any) -> None:
-    create(api)
-    for step in range(4):
-        api.patch(f"{CASES}/CASE-1", json={"tags": [f"t{step}"]})
-    whole = events(api, "CASE-1")
+    # Paging with the cursor gives the same events, each once.
     seen: list[dict[str, Any]] = []
     params: dict[str, Any] = {"limit": 2}
     while True:
@@ -617,7 +596,7 @@ def test_case_events_page_with_cursor(api: Any) -> None:
         if not page["next_cursor"]:
             break
         params["cursor"] = page["next_cursor"]
-    assert seen == whole and len(whole) == 5
+    assert seen == trail
     problem(api.get(f"{CASES}/CASE-1/events", params={"limit": 0}), 422, field="limit")
 
 

@@ -82,12 +82,18 @@ def verify_scope_chains(
                 prev_seq, prev_hash = e["seq"] - 1, e["prev_hash"]
         if e["seq"] != prev_seq + 1:
             breaks.append(
-                Break(e["id"], f"{scope} jumps from seq {prev_seq} to {e['seq']}: an event is missing")
+                Break(
+                    e["id"], f"{scope} jumps from seq {prev_seq} to {e['seq']}: an event is missing"
+                )
             )
         elif e["prev_hash"] != prev_hash:
-            breaks.append(Break(e["id"], f"{scope} seq {e['seq']} does not link to its predecessor"))
+            breaks.append(
+                Break(e["id"], f"{scope} seq {e['seq']} does not link to its predecessor")
+            )
         elif event_hash(e["prev_hash"], e) != e["hash"]:
-            breaks.append(Break(e["id"], f"{scope} seq {e['seq']} was altered: its hash does not match"))
+            breaks.append(
+                Break(e["id"], f"{scope} seq {e['seq']} was altered: its hash does not match")
+            )
         prev_seq, prev_hash = e["seq"], e["hash"]
     return breaks
 
@@ -101,7 +107,9 @@ def verify_seals(
     prev_seq, prev_hash = start or (0, GENESIS)
     for s in seals:
         if s["seq"] != prev_seq + 1:
-            breaks.append(Break(s["event_id"], f"seals jump from {prev_seq} to {s['seq']}", s["seq"]))
+            breaks.append(
+                Break(s["event_id"], f"seals jump from {prev_seq} to {s['seq']}", s["seq"])
+            )
         elif s["prev_hash"] != prev_hash or seal_hash(prev_hash, s["event_hash"]) != s["hash"]:
             breaks.append(Break(s["event_id"], "the global seal chain is broken here", s["seq"]))
         elif s["stored_hash"] is None:

@@ -78,16 +78,19 @@ def check_custom_fields(
         definition = by_id.get(key)
         if definition is None:
             known = ", ".join(by_id) or "none are configured"
-            raise InvalidInput(f"custom field '{key}' is unknown; known fields: {known}",
-                               field=f"custom_fields.{key}")
+            raise InvalidInput(
+                f"custom field '{key}' is unknown; known fields: {known}",
+                field=f"custom_fields.{key}",
+            )
         if value is None:
             merged.pop(key, None)
         else:
             merged[key] = _coerce(definition, value)
     for d in definitions:
         if d.required and d.id not in merged:
-            raise InvalidInput(f"custom field '{d.id}' ({d.name}) is required",
-                               field=f"custom_fields.{d.id}")
+            raise InvalidInput(
+                f"custom field '{d.id}' ({d.name}) is required", field=f"custom_fields.{d.id}"
+            )
     return merged
 
 

@@ -13,9 +13,7 @@ def parse_duration(text: str) -> timedelta:
     """``parse_duration("1d12h") == timedelta(days=1, hours=12)``; raises ``ValueError``."""
     compact = text.strip().lower().replace(" ", "")
     if not compact or _PART.sub("", compact):
-        raise ValueError(
-            f"'{text}' is not a duration; write it like '30m', '8h', '5d' or '1d12h'"
-        )
+        raise ValueError(f"'{text}' is not a duration; write it like '30m', '8h', '5d' or '1d12h'")
     seconds = sum(int(n) * _UNITS[u] for n, u in _PART.findall(compact))
     return timedelta(seconds=seconds)
 

@@ -249,9 +249,7 @@ def default_workflow() -> Workflow:
         ),
         transitions=(
             Transition(frozenset({"open", "on_hold"}), "in_progress", staff),
-            Transition(
-                frozenset({"open", "in_progress"}), "on_hold", staff, frozenset({"reason"})
-            ),
+            Transition(frozenset({"open", "in_progress"}), "on_hold", staff, frozenset({"reason"})),
             Transition(
                 frozenset({"open", "in_progress", "on_hold"}),
                 "resolved",
@@ -259,7 +257,9 @@ def default_workflow() -> Workflow:
                 frozenset({"resolution"}),
             ),
             Transition(
-                frozenset({"resolved"}), "closed", frozenset({"customer", "lead", "admin", "system"})
+                frozenset({"resolved"}),
+                "closed",
+                frozenset({"customer", "lead", "admin", "system"}),
             ),
             Transition(
                 frozenset({"resolved"}),

@@ -16,14 +16,14 @@ def valid_prefix(prefix: str) -> bool:
 
 
 def format_ticket_id(number: int, *, prefix: str = "CASE", digits: int = 6) -> str:
-    """``format_ticket_id(123) == "CASE-000123"``; numbers wider than ``digits`` keep every digit."""
+    """``format_ticket_id(123) == "CASE-000123"``; wider numbers keep every digit."""
     if number < 1:
         raise ValueError("ticket numbers start at 1")
     return f"{prefix.upper()}-{number:0{digits}d}"
 
 
 def parse_ticket_id(text: str, *, prefix: str = "CASE") -> int | None:
-    """The number in a ticket ID, accepting any letter case and padding; ``None`` if it is not one."""
+    """The number in a ticket ID in any letter case and padding; ``None`` if it is not one."""
     match = re.fullmatch(rf"\s*{re.escape(prefix)}-0*([1-9][0-9]{{0,17}})\s*", text, re.IGNORECASE)
     return int(match.group(1)) if match else None
 

@@ -74,11 +74,16 @@ _INSERT_EVENT = insert(AuditEvent)
 def seal(db: Database, *, now: datetime, batch: int = 5000) -> int:
     """Append unsealed events to the global chain; returns how many were sealed."""
     with db.write() as s:
-        if db.is_postgresql and not s.execute(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK_KEY}
-        ).scalar():
+        if (
+            db.is_postgresql
+            and not s.execute(
+                text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEAL_LOCK_KEY}
+            ).scalar()
+        ):
             return 0
-        head = s.execute(select(AuditSeal.seq, AuditSeal.hash).order_by(AuditSeal.seq.desc()).limit(1)).first()
+        head = s.execute(
+            select(AuditSeal.seq, AuditSeal.hash).order_by(AuditSeal.seq.desc()).limit(1)
+        ).first()
         seq, prev = head if head else (0, audit_chain.GENESIS)
         top = s.execute(select(func.max(AuditSeal.event_id))).scalar() or 0
         rows = s.execute(
@@ -93,8 +98,14 @@ def seal(db: Database, *, now: datetime, batch: int = 5000) -> int:
             seq += 1
             new = audit_chain.seal_hash(prev, event_hash)
             values.append(
-                {"seq": seq, "event_id": event_id, "event_hash": event_hash, "prev_hash": prev,
-                 "hash": new, "sealed_at": now}
+                {
+                    "seq": seq,
+                    "event_id": event_id,
+                    "event_hash": event_hash,
+                    "prev_hash": prev,
+                    "hash": new,
+                    "sealed_at": now,
+                }
             )
             prev = new
         if values:
@@ -121,7 +132,9 @@ _EVENT_COLUMNS = [c.name for c in AuditEvent.__table__.columns]
 
 
 def _event_rows(s: Session, *order: Any) -> Iterator[dict[str, Any]]:
-    result = s.execute(select(AuditEvent.__table__).order_by(*order).execution_options(yield_per=5000))
+    result = s.execute(
+        select(AuditEvent.__table__).order_by(*order).execution_options(yield_per=5000)
+    )
     for row in result.mappings():
         yield dict(row)
 
@@ -140,8 +153,14 @@ def verify(db: Database) -> Verification:
 
         breaks += audit_chain.verify_scope_chains(counted())
         seal_rows = s.execute(
-            select(AuditSeal.seq, AuditSeal.event_id, AuditSeal.event_hash, AuditSeal.prev_hash,
-                   AuditSeal.hash, AuditEvent.hash.label("stored_hash"))
+            select(
+                AuditSeal.seq,
+                AuditSeal.event_id,
+                AuditSeal.event_hash,
+                AuditSeal.prev_hash,
+                AuditSeal.hash,
+                AuditEvent.hash.label("stored_hash"),
+            )
             .outerjoin(AuditEvent, AuditEvent.id == AuditSeal.event_id)
             .order_by(AuditSeal.seq)
             .execution_options(yield_per=5000)
@@ -164,7 +183,9 @@ def verify(db: Database) -> Verification:
             .limit(100)
         ).scalars()
         breaks += [
-            audit_chain.Break(i, "inserted out of order: older than the sealed events but never sealed")
+            audit_chain.Break(
+                i, "inserted out of order: older than the sealed events but never sealed"
+            )
             for i in late
         ]
         return Verification(events, seals, breaks)
@@ -176,7 +197,11 @@ def export_rows(
     """Events of a time range in (scope, seq) order with their chain and seal hashes."""
     with db.read() as s:
         query = (
-            select(AuditEvent.__table__, AuditSeal.seq.label("seal_seq"), AuditSeal.hash.label("seal_hash"))
+            select(
+                AuditEvent.__table__,
+                AuditSeal.seq.label("seal_seq"),
+                AuditSeal.hash.label("seal_hash"),
+            )
             .outerjoin(AuditSeal, AuditSeal.event_id == AuditEvent.id)
             .order_by(AuditEvent.scope, AuditEvent.seq)
             .execution_options(yield_per=5000)

@@ -50,8 +50,9 @@ class Page:
 
 
 def _encode(sort: str, values: list[Any]) -> str:
-    raw = json.dumps({"s": sort, "v": [v.isoformat() if isinstance(v, datetime) else v
-                                       for v in values]})
+    raw = json.dumps(
+        {"s": sort, "v": [v.isoformat() if isinstance(v, datetime) else v for v in values]}
+    )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -61,8 +62,9 @@ def _decode(cursor: str, sort: str) -> list[Any]:
         values = data["v"]
         assert data["s"] == sort and isinstance(values, list) and len(values) == 2
     except Exception as exc:
-        raise InvalidInput("the cursor is not valid for this sort order; start again without it",
-                           field="cursor") from exc
+        raise InvalidInput(
+            "the cursor is not valid for this sort order; start again without it", field="cursor"
+        ) from exc
     if SORTS[sort.lstrip("-")] is Case.updated_at:
         values[0] = datetime.fromisoformat(values[0])
     return values
@@ -91,11 +93,13 @@ def _filtered(query: Select[Any], f: CaseFilter, *, me: int | None) -> Select[An
         if f.team == "none":
             query = query.where(Case.team_id.is_(None))
         else:
-            query = query.where(Case.team_id == select(Team.id).where(Team.name == f.team)
-                                .scalar_subquery())
+            query = query.where(
+                Case.team_id == select(Team.id).where(Team.name == f.team).scalar_subquery()
+            )
     if f.tag:
-        query = query.where(Case.number.in_(select(CaseTag.case_number)
-                                            .where(CaseTag.tag == f.tag.lower())))
+        query = query.where(
+            Case.number.in_(select(CaseTag.case_number).where(CaseTag.tag == f.tag.lower()))
+        )
     if f.category:
         query = query.where(Case.category == f.category)
     if f.customer_id is not None:
@@ -116,8 +120,9 @@ def list_cases(
 ) -> Page:
     key = sort.lstrip("-")
     if key not in SORTS:
-        raise InvalidInput(f"sort must be one of {', '.join(sorted(SORTS))}, optionally with '-'",
-                           field="sort")
+        raise InvalidInput(
+            f"sort must be one of {', '.join(sorted(SORTS))}, optionally with '-'", field="sort"
+        )
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}", field="limit")
     column = SORTS[key]
@@ -132,8 +137,9 @@ def list_cases(
         if keys is None:
             query = query.where(Case.number < number if descending else Case.number > number)
         else:
-            query = query.where(keys < tuple_(value, number) if descending
-                                else keys > tuple_(value, number))
+            query = query.where(
+                keys < tuple_(value, number) if descending else keys > tuple_(value, number)
+            )
     with db.read() as s:
         rows = list(s.scalars(query).unique())
     more = len(rows) > limit

@@ -7,7 +7,6 @@ other code writes case state.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,13 +18,38 @@ from sqlalchemy.orm import Session
 
 from casedesk.config import AppConfig
 from casedesk.db.session import Database
-from casedesk.db.tables import Case, CaseTag, Customer, IdempotencyKey, Message, Team, User
+from casedesk.db.tables import Case, CaseTag, Customer, IdempotencyKey, Team, User
 from casedesk.domain import case_fields
 from casedesk.domain.actors import Actor
-from casedesk.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from casedesk.domain.errors import InvalidInput
 from casedesk.domain.lifecycle import TransitionRequest
-from casedesk.domain.ticket_ids import format_ticket_id, parse_ticket_id
-from casedesk.services import audit, customers
+from casedesk.services import customers
+from casedesk.services.case_rows import (
+    apply_status,
+    case_number,
+    check_customer_owns,
+    get_case,
+    lock_case,
+    record,
+    ticket_id,
+)
+from casedesk.services.messages import (
+    NewAttachment,
+    NewMessage,
+    add_message,
+    insert_message,
+    messages,
+)
+
+__all__ = [
+    "NewAttachment",
+    "NewMessage",
+    "add_message",
+    "case_number",
+    "get_case",
+    "messages",
+    "ticket_id",
+]
 
 EDITABLE = ("subject", "priority", "category", "tags", "custom_fields", "team", "assignee")
 
@@ -43,6 +67,7 @@ class NewCase:
     custom_fields: Mapping[str, Any] = field(default_factory=dict)
     team: str | None = None
     assignee: str | int | None = None
+    first_message: NewMessage | None = None
 
 
 @dataclass(frozen=True)
@@ -50,26 +75,6 @@ class Idempotency:
     owner: str
     key: str
     fingerprint: str
-
-
-def ticket_id(config: AppConfig, number: int) -> str:
-    return format_ticket_id(number, prefix=config.tickets.prefix, digits=config.tickets.digits)
-
-
-def case_number(config: AppConfig, ref: str | int) -> int:
-    """The case number behind a ticket ID (any letter case) or a bare number."""
-    if isinstance(ref, int):
-        return ref
-    number = parse_ticket_id(ref, prefix=config.tickets.prefix)
-    if number is None and ref.strip().isdigit() and int(ref) > 0:
-        number = int(ref)
-    if number is None:
-        raise NotFound(f"'{ref}' is not a ticket ID like {ticket_id(config, 123)}")
-    return number
-
-
-def _scope(number: int) -> str:
-    return f"case:{number}"
 
 
 def _team(s: Session, name: str | None) -> Team | None:
@@ -118,39 +123,70 @@ def create_case(
             team, assignee = _team(s, data.team), _user(s, data.assignee)
             status = config.lifecycle.initial
             row = {
-                "subject": subject, "description": data.description, "channel": channel,
-                "customer_id": customer.id if customer else None, "priority": priority,
-                "category": category, "custom_fields": fields,
+                "subject": subject,
+                "description": data.description,
+                "channel": channel,
+                "customer_id": customer.id if customer else None,
+                "priority": priority,
+                "category": category,
+                "custom_fields": fields,
                 "team_id": team.id if team else None,
-                "assignee_id": assignee.id if assignee else None, "status": status,
-                "status_category": config.lifecycle.category(status), "created_at": now,
-                "updated_at": now, "reopen_count": 0,
+                "assignee_id": assignee.id if assignee else None,
+                "status": status,
+                "status_category": config.lifecycle.category(status),
+                "created_at": now,
+                "updated_at": now,
+                "reopen_count": 0,
                 "last_customer_activity_at": now if actor.kind == "customer" else None,
             }
             # Core inserts: the busiest write path skips the unit-of-work bookkeeping.
             number = s.execute(_INSERT_CASE, row).scalar_one()
             if tags:
                 s.execute(_INSERT_TAG, [{"case_number": number, "tag": t} for t in tags])
-            audit.record(
-                s, scope=_scope(number), case_number=number, action="case.created",
-                actor=actor, now=now, first_in_scope=True,
-                data={"subject": subject, "channel": channel, "priority": data.priority,
-                      "status": status, "category": category, "tags": tags,
-                      "customer_id": customer.id if customer else None,
-                      "team": team.name if team else None,
-                      "assignee": assignee.email if assignee else None},
+            case = Case(
+                number=number,
+                customer=customer,
+                team=team,
+                assignee=assignee,
+                tag_rows=[CaseTag(case_number=number, tag=t) for t in tags],
+                **row,
+            )
+            record(
+                s,
+                config,
+                case,
+                "case.created",
+                actor=actor,
+                now=now,
+                first=True,
+                data={
+                    "subject": subject,
+                    "channel": channel,
+                    "priority": data.priority,
+                    "status": status,
+                    "category": category,
+                    "tags": tags,
+                    "customer_id": customer.id if customer else None,
+                    "team": team.name if team else None,
+                    "assignee": assignee.email if assignee else None,
+                },
             )
             if idempotency:
-                s.execute(_INSERT_IDEMPOTENCY, {
-                    "owner": idempotency.owner, "key": idempotency.key,
-                    "fingerprint": idempotency.fingerprint, "case_number": number,
-                    "created_at": now})
-            case = Case(number=number, customer=customer, team=team, assignee=assignee,
-                        tag_rows=[CaseTag(case_number=number, tag=t) for t in tags], **{
-                            k: v for k, v in row.items()
-                            if k not in ("customer_id", "team_id", "assignee_id")})
-            case.customer_id, case.team_id, case.assignee_id = (
-                row["customer_id"], row["team_id"], row["assignee_id"])
+                s.execute(
+                    _INSERT_IDEMPOTENCY,
+                    {
+                        "owner": idempotency.owner,
+                        "key": idempotency.key,
+                        "fingerprint": idempotency.fingerprint,
+                        "case_number": number,
+                        "created_at": now,
+                    },
+                )
+            if data.first_message is not None:
+                # The row was written with Core; load it so the message's effects on it
+                # (timestamps, status) are flushed as an UPDATE.
+                case = s.get_one(Case, number)
+                insert_message(s, config, case, data.first_message, actor=actor, now=now)
             return case
     except IntegrityError:
         # Retries are rare, so the key is not looked up first: a repeated key fails the insert
@@ -176,7 +212,8 @@ def _replay(s: Session, idem: Idempotency) -> Case | None:
     if row.fingerprint != idem.fingerprint:
         raise InvalidInput(
             "this Idempotency-Key was already used for a different request; "
-            "send a new key for a new case", field="Idempotency-Key",
+            "send a new key for a new case",
+            field="Idempotency-Key",
         )
     return s.get(Case, row.case_number)
 
@@ -190,31 +227,6 @@ def _customer(s: Session, data: NewCase, *, actor: Actor, now: datetime) -> Cust
     if data.customer is not None:
         return customers.resolve(s, data.customer, actor=actor, now=now)
     return None
-
-
-def _locked(s: Session, config: AppConfig, ref: str | int) -> Case:
-    number = case_number(config, ref)
-    case = s.scalar(select(Case).where(Case.number == number).with_for_update(of=Case))
-    if case is None:
-        raise NotFound(f"no case {ticket_id(config, number)}")
-    return case
-
-
-def get_case(db: Database, config: AppConfig, ref: str | int) -> Case:
-    number = case_number(config, ref)
-    with db.read() as s:
-        case = s.get(Case, number)
-    if case is None:
-        raise NotFound(f"no case {ticket_id(config, number)}")
-    return case
-
-
-def messages(db: Database, number: int, *, public_only: bool = False) -> list[Message]:
-    with db.read() as s:
-        query = select(Message).where(Message.case_number == number).order_by(Message.id)
-        if public_only:
-            query = query.where(Message.visibility == "public")
-        return list(s.scalars(query))
 
 
 def _display(value: Any) -> Any:
@@ -237,10 +249,12 @@ def update_case(
     """Apply field changes; one audit event for the fields and one for a new assignee."""
     unknown = set(changes) - set(EDITABLE)
     if unknown:
-        raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}; editable: "
-                           f"{', '.join(EDITABLE)}", field=sorted(unknown)[0])
+        raise InvalidInput(
+            f"cannot change {', '.join(sorted(unknown))}; editable: {', '.join(EDITABLE)}",
+            field=sorted(unknown)[0],
+        )
     with db.write() as s:
-        case = _locked(s, config, ref)
+        case = lock_case(s, config, ref)
         diff: dict[str, dict[str, Any]] = {}
         new_values = _new_values(s, config, case, changes)
         for name, value in new_values.items():
@@ -257,13 +271,13 @@ def update_case(
         case.updated_at = now
         assigned = diff.pop("assignee", None)
         if "priority" in diff:
-            diff["priority"] = {k: case_fields.priority_name(v) for k, v in diff["priority"].items()}
+            diff["priority"] = {
+                k: case_fields.priority_name(v) for k, v in diff["priority"].items()
+            }
         if diff:
-            audit.record(s, scope=_scope(case.number), case_number=case.number,
-                         action="case.updated", actor=actor, now=now, data={"changes": diff})
+            record(s, config, case, "case.updated", actor=actor, now=now, data={"changes": diff})
         if assigned:
-            audit.record(s, scope=_scope(case.number), case_number=case.number,
-                         action="case.assigned", actor=actor, now=now, data=assigned)
+            record(s, config, case, "case.assigned", actor=actor, now=now, data=assigned)
         return case
 
 
@@ -271,7 +285,9 @@ def _current(case: Case, name: str) -> Any:
     return {"team": case.team, "assignee": case.assignee}.get(name, getattr(case, name, None))
 
 
-def _new_values(s: Session, config: AppConfig, case: Case, changes: Mapping[str, Any]) -> dict[str, Any]:
+def _new_values(
+    s: Session, config: AppConfig, case: Case, changes: Mapping[str, Any]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "subject":
@@ -285,8 +301,9 @@ def _new_values(s: Session, config: AppConfig, case: Case, changes: Mapping[str,
         elif name == "tags":
             out[name] = case_fields.normalise_tags(value or [])
         elif name == "custom_fields":
-            out[name] = case_fields.check_custom_fields(config.cases.fields, value or {},
-                                                        current=case.custom_fields or {})
+            out[name] = case_fields.check_custom_fields(
+                config.cases.fields, value or {}, current=case.custom_fields or {}
+            )
         elif name == "team":
             out[name] = _team(s, value)
         elif name == "assignee":
@@ -306,105 +323,23 @@ def transition_case(
 ) -> Case:
     """Move a case to ``to`` if the workflow lets ``actor`` do it with what was supplied."""
     with db.write() as s:
-        case = _locked(s, config, ref)
-        _check_customer_owns(case, actor)
+        case = lock_case(s, config, ref)
+        check_customer_owns(case, actor)
         transition = config.lifecycle.check(case.status, to, actor.workflow_role, request)
-        previous = _apply_status(case, config, transition.target, request, now)
-        audit.record(
-            s, scope=_scope(case.number), case_number=case.number, action="case.status_changed",
-            actor=actor, now=now,
-            data={"from": previous, "to": to, "reason_code": request.reason_code,
-                  "reason": request.reason, "resolution": request.resolution},
+        previous = apply_status(case, config, transition.target, request, now)
+        record(
+            s,
+            config,
+            case,
+            "case.status_changed",
+            actor=actor,
+            now=now,
+            data={
+                "from": previous,
+                "to": to,
+                "reason_code": request.reason_code,
+                "reason": request.reason,
+                "resolution": request.resolution,
+            },
         )
         return case
-
-
-def _apply_status(case: Case, config: AppConfig, target: str, request: TransitionRequest,
-                  now: datetime) -> str:
-    """Set the new status and the timestamps it implies; returns the previous status."""
-    workflow = config.lifecycle
-    previous = case.status
-    before = workflow.category(previous)
-    after = workflow.category(target)
-    case.status = target
-    case.status_category = after
-    case.updated_at = now
-    if after == "pending":
-        case.hold_reason_code, case.hold_reason = request.reason_code, request.reason
-    else:
-        case.hold_reason_code = case.hold_reason = None
-    if after == "solved":
-        case.resolved_at, case.resolution = now, request.resolution
-    if after == "closed":
-        case.closed_at = now
-    if before in ("solved", "closed") and after in ("new", "open", "pending"):
-        case.reopen_count += 1
-        case.resolved_at = case.closed_at = None
-    return previous
-
-
-def _check_customer_owns(case: Case, actor: Actor) -> None:
-    if actor.kind == "customer" and case.customer_id != actor.id:
-        raise NotFound("no such case")
-
-
-def add_message(
-    db: Database,
-    config: AppConfig,
-    ref: str | int,
-    *,
-    body: str,
-    visibility: str,
-    actor: Actor,
-    now: datetime,
-    channel: str | None = None,
-    external_id: str | None = None,
-) -> Message:
-    """A public reply or internal note. A customer's reply on a solved case reopens it; the
-    first public reply by staff is the case's first response."""
-    if visibility not in ("public", "internal"):
-        raise InvalidInput("visibility must be 'public' or 'internal'", field="visibility")
-    if not body.strip():
-        raise InvalidInput("a message needs a body", field="body")
-    if actor.kind == "customer" and visibility != "public":
-        raise Forbidden("customers can only post public messages")
-    with db.write() as s:
-        case = _locked(s, config, ref)
-        _check_customer_owns(case, actor)
-        if case.status_category == "closed" and actor.kind == "customer":
-            raise Conflict(f"{ticket_id(config, case.number)} is closed; open a new case")
-        author_kind = {"user": "agent", "customer": "customer"}.get(actor.kind, "system")
-        message = Message(
-            case_number=case.number, visibility=visibility, author_kind=author_kind,
-            author_user_id=actor.id if actor.kind == "user" else None,
-            author_customer_id=actor.id if actor.kind == "customer" else None,
-            author_name=actor.label, channel=channel or case.channel, body=body,
-            external_id=external_id, created_at=now,
-        )
-        s.add(message)
-        s.flush()
-        case.updated_at = now
-        if author_kind == "agent" and visibility == "public" and case.first_response_at is None:
-            case.first_response_at = now
-        audit.record(
-            s, scope=_scope(case.number), case_number=case.number, action="message.added",
-            actor=actor, now=now,
-            data={"message_id": message.id, "visibility": visibility, "channel": message.channel,
-                  "body_sha256": _sha256(body)},
-        )
-        if author_kind == "customer":
-            case.last_customer_activity_at = now
-            target = config.lifecycle.reopen_target(case.status)
-            if target is not None:
-                previous = _apply_status(case, config, target, TransitionRequest(), now)
-                audit.record(
-                    s, scope=_scope(case.number), case_number=case.number,
-                    action="case.status_changed", actor=actor, now=now,
-                    data={"from": previous, "to": target, "reason_code": None,
-                          "reason": "customer replied", "resolution": None},
-                )
-        return message
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()

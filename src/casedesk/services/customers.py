@@ -45,9 +45,15 @@ def resolve(
     Runs inside the caller's transaction; safe when two transactions create the same e-mail."""
     email = normalise_email(data.email) if data.email else None
     phone = normalise_phone(data.phone, region) if data.phone else None
-    keys = [(col, v) for col, v in ((Customer.email, email),
-                                    (Customer.external_ref, data.external_ref),
-                                    (Customer.phone, phone)) if v]
+    keys = [
+        (col, v)
+        for col, v in (
+            (Customer.email, email),
+            (Customer.external_ref, data.external_ref),
+            (Customer.phone, phone),
+        )
+        if v
+    ]
     if keys:
         found = s.scalars(
             select(Customer).where(or_(*(col == v for col, v in keys))).order_by(Customer.id)
@@ -57,10 +63,16 @@ def resolve(
                 if getattr(customer, col.key) == value:
                     return customer
     if not (email or phone or data.external_ref or data.name):
-        raise InvalidInput("a customer needs at least a name, e-mail, phone or external_ref",
-                           field="customer")
-    values = {"name": (data.name or email or phone or data.external_ref or "").strip(),
-              "email": email, "phone": phone, "external_ref": data.external_ref, "created_at": now}
+        raise InvalidInput(
+            "a customer needs at least a name, e-mail, phone or external_ref", field="customer"
+        )
+    values = {
+        "name": (data.name or email or phone or data.external_ref or "").strip(),
+        "email": email,
+        "phone": phone,
+        "external_ref": data.external_ref,
+        "created_at": now,
+    }
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     new_id = s.scalar(
         insert(Customer).values(**values).on_conflict_do_nothing().returning(Customer.id)
@@ -69,16 +81,23 @@ def resolve(
         customer = s.scalar(select(Customer).where(Customer.email == email))
         assert customer is not None
         return customer
-    audit.record(s, scope=f"customer:{new_id}", action="customer.created", actor=actor, now=now,
-                 data={"email": email, "phone": phone, "external_ref": data.external_ref},
-                 first_in_scope=True)
+    audit.record(
+        s,
+        scope=f"customer:{new_id}",
+        action="customer.created",
+        actor=actor,
+        now=now,
+        data={"email": email, "phone": phone, "external_ref": data.external_ref},
+        first_in_scope=True,
+    )
     customer = s.get(Customer, new_id)
     assert customer is not None
     return customer
 
 
-def create(db: Database, data: CustomerInput, *, actor: Actor, now: datetime,
-           region: str | None = None) -> Customer:
+def create(
+    db: Database, data: CustomerInput, *, actor: Actor, now: datetime, region: str | None = None
+) -> Customer:
     with db.write() as s:
         return resolve(s, data, actor=actor, now=now, region=region)
 

@@ -64,8 +64,15 @@ def create_team(db: Database, *, name: str, actor: Actor, now: datetime) -> Team
             team = Team(name=name, created_at=now)
             s.add(team)
             s.flush()
-            audit.record(s, scope=f"team:{team.id}", action="team.created", actor=actor, now=now,
-                         data={"name": name}, first_in_scope=True)
+            audit.record(
+                s,
+                scope=f"team:{team.id}",
+                action="team.created",
+                actor=actor,
+                now=now,
+                data={"name": name},
+                first_in_scope=True,
+            )
             return team
     except IntegrityError as exc:
         raise Conflict(f"a team named '{name}' already exists") from exc
@@ -104,14 +111,25 @@ def create_user(
     try:
         with db.write() as s:
             user = User(
-                email=email, name=name.strip() or email, role=role, team_id=team_id,
-                password_hash=hash_password(password) if password else None, active=True,
+                email=email,
+                name=name.strip() or email,
+                role=role,
+                team_id=team_id,
+                password_hash=hash_password(password) if password else None,
+                active=True,
                 created_at=now,
             )
             s.add(user)
             s.flush()
-            audit.record(s, scope=f"user:{user.id}", action="user.created", actor=actor, now=now,
-                         data={"email": email, "role": role, "team": team}, first_in_scope=True)
+            audit.record(
+                s,
+                scope=f"user:{user.id}",
+                action="user.created",
+                actor=actor,
+                now=now,
+                data={"email": email, "role": role, "team": team},
+                first_in_scope=True,
+            )
             return user
     except IntegrityError as exc:
         raise Conflict(f"a user with e-mail {email} already exists") from exc
@@ -153,21 +171,36 @@ class IssuedToken:
     record: ApiToken
 
 
-def create_token(db: Database, *, user_id: int, label: str, actor: Actor, now: datetime) -> IssuedToken:
+def create_token(
+    db: Database, *, user_id: int, label: str, actor: Actor, now: datetime
+) -> IssuedToken:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     with db.write() as s:
-        row = ApiToken(user_id=user_id, label=label.strip() or "token", token_hash=token_digest(token),
-                       hint=token[:8], created_at=now)
+        row = ApiToken(
+            user_id=user_id,
+            label=label.strip() or "token",
+            token_hash=token_digest(token),
+            hint=token[:8],
+            created_at=now,
+        )
         s.add(row)
         s.flush()
-        audit.record(s, scope=f"user:{user_id}", action="token.created", actor=actor, now=now,
-                     data={"token_id": row.id, "label": row.label})
+        audit.record(
+            s,
+            scope=f"user:{user_id}",
+            action="token.created",
+            actor=actor,
+            now=now,
+            data={"token_id": row.id, "label": row.label},
+        )
         return IssuedToken(token, row)
 
 
 def list_tokens(db: Database, user_id: int) -> list[ApiToken]:
     with db.read() as s:
-        return list(s.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)))
+        return list(
+            s.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id))
+        )
 
 
 def revoke_token(db: Database, *, token_id: int, actor: Actor, now: datetime) -> ApiToken:
@@ -179,8 +212,14 @@ def revoke_token(db: Database, *, token_id: int, actor: Actor, now: datetime) ->
             raise NotFound(f"no token {token_id}")
         if row.revoked_at is None:
             row.revoked_at = now
-            audit.record(s, scope=f"user:{row.user_id}", action="token.revoked", actor=actor, now=now,
-                         data={"token_id": row.id, "label": row.label})
+            audit.record(
+                s,
+                scope=f"user:{row.user_id}",
+                action="token.revoked",
+                actor=actor,
+                now=now,
+                data={"token_id": row.id, "label": row.label},
+            )
         return row
 
 
@@ -188,18 +227,34 @@ def authenticate_token(db: Database, token: str, *, now: datetime) -> tuple[User
     """The active user and token behind a bearer token, or ``None``. One indexed read per
     request; revocation takes effect on the next request."""
     with db.query() as conn:
-        row = conn.execute(
-            select(User.__table__, ApiToken.id.label("token_id"), ApiToken.label.label("label"),
-                   ApiToken.last_used_at.label("last_used_at"))
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
-        ).mappings().first()
+        row = (
+            conn.execute(
+                select(
+                    User.__table__,
+                    ApiToken.id.label("token_id"),
+                    ApiToken.label.label("label"),
+                    ApiToken.last_used_at.label("last_used_at"),
+                )
+                .join(ApiToken, ApiToken.user_id == User.id)
+                .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
+            )
+            .mappings()
+            .first()
+        )
     if row is None or not row["active"]:
         return None
-    user = User(id=row["id"], email=row["email"], name=row["name"], role=row["role"],
-                team_id=row["team_id"], active=row["active"], created_at=row["created_at"])
-    tok = ApiToken(id=row["token_id"], user_id=row["id"], label=row["label"],
-                   last_used_at=row["last_used_at"])
+    user = User(
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=row["role"],
+        team_id=row["team_id"],
+        active=row["active"],
+        created_at=row["created_at"],
+    )
+    tok = ApiToken(
+        id=row["token_id"], user_id=row["id"], label=row["label"], last_used_at=row["last_used_at"]
+    )
     if tok.last_used_at is None or now - tok.last_used_at > LAST_USED_PRECISION:
         with db.write() as s:
             s.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_at=now))

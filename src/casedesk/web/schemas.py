@@ -114,21 +114,36 @@ class CaseOut(BaseModel):
         wf = config.lifecycle
         status_name = wf.status(case.status).name if wf.has_status(case.status) else case.status
         return cls(
-            id=ticket_id(config, case.number), number=case.number, subject=case.subject,
-            description=case.description, channel=case.channel, status=case.status,
-            status_name=status_name, status_category=case.status_category,
-            priority=case_fields.priority_name(case.priority), category=case.category,
-            tags=case.tags, custom_fields=case.custom_fields or {},
+            id=ticket_id(config, case.number),
+            number=case.number,
+            subject=case.subject,
+            description=case.description,
+            channel=case.channel,
+            status=case.status,
+            status_name=status_name,
+            status_category=case.status_category,
+            priority=case_fields.priority_name(case.priority),
+            category=case.category,
+            tags=case.tags,
+            custom_fields=case.custom_fields or {},
             team=case.team.name if case.team else None,
-            assignee=UserRef(id=case.assignee.id, email=case.assignee.email,
-                             name=case.assignee.name) if case.assignee else None,
+            assignee=UserRef(
+                id=case.assignee.id, email=case.assignee.email, name=case.assignee.name
+            )
+            if case.assignee
+            else None,
             customer=CustomerOut.of(case.customer) if case.customer else None,
             hold=Hold(reason_code=case.hold_reason_code, reason=case.hold_reason)
-            if case.hold_reason_code else None,
-            resolution=case.resolution, reopen_count=case.reopen_count,
-            created_at=case.created_at, updated_at=case.updated_at,
-            first_response_at=case.first_response_at, resolved_at=case.resolved_at,
-            closed_at=case.closed_at, last_customer_activity_at=case.last_customer_activity_at,
+            if case.hold_reason_code
+            else None,
+            resolution=case.resolution,
+            reopen_count=case.reopen_count,
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+            first_response_at=case.first_response_at,
+            resolved_at=case.resolved_at,
+            closed_at=case.closed_at,
+            last_customer_activity_at=case.last_customer_activity_at,
         )
 
 
@@ -143,9 +158,15 @@ class MessageOut(BaseModel):
 
     @classmethod
     def of(cls, m: Message) -> MessageOut:
-        return cls(id=m.id, visibility=m.visibility, author_kind=m.author_kind,
-                   author_name=m.author_name, channel=m.channel, body=m.body,
-                   created_at=m.created_at)
+        return cls(
+            id=m.id,
+            visibility=m.visibility,
+            author_kind=m.author_kind,
+            author_name=m.author_name,
+            channel=m.channel,
+            body=m.body,
+            created_at=m.created_at,
+        )
 
 
 class CaseDetail(CaseOut):
@@ -178,11 +199,19 @@ class EventOut(BaseModel):
     @classmethod
     def of(cls, e: AuditEvent, config: AppConfig) -> EventOut:
         return cls(
-            id=e.id, scope=e.scope, seq=e.seq,
+            id=e.id,
+            scope=e.scope,
+            seq=e.seq,
             case_id=ticket_id(config, e.case_number) if e.case_number else None,
-            action=e.action, actor_kind=e.actor_kind, actor_id=e.actor_id,
-            actor_label=e.actor_label, origin=e.origin, data=e.data,
-            occurred_at=e.occurred_at, prev_hash=e.prev_hash, hash=e.hash,
+            action=e.action,
+            actor_kind=e.actor_kind,
+            actor_id=e.actor_id,
+            actor_label=e.actor_label,
+            origin=e.origin,
+            data=e.data,
+            occurred_at=e.occurred_at,
+            prev_hash=e.prev_hash,
+            hash=e.hash,
         )
 
 
@@ -209,8 +238,14 @@ class UserOut(BaseModel):
 
     @classmethod
     def of(cls, u: User) -> UserOut:
-        return cls(id=u.id, email=u.email, name=u.name, role=u.role,
-                   team=u.team.name if u.team else None, active=u.active)
+        return cls(
+            id=u.id,
+            email=u.email,
+            name=u.name,
+            role=u.role,
+            team=u.team.name if u.team else None,
+            active=u.active,
+        )
 
 
 class TeamIn(_In):

@@ -28,16 +28,22 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> EventPage:
     """Events oldest first, filtered by action, actor label and time range."""
-    rows, nxt = audit_queries.events(ctx.db, action=action, actor=actor, since=since,
-                                     until=until, after=cursor, limit=limit)
-    return EventPage(items=[EventOut.of(e, ctx.config) for e in rows],
-                     next_cursor=str(nxt) if nxt else None)
+    rows, nxt = audit_queries.events(
+        ctx.db, action=action, actor=actor, since=since, until=until, after=cursor, limit=limit
+    )
+    return EventPage(
+        items=[EventOut.of(e, ctx.config) for e in rows], next_cursor=str(nxt) if nxt else None
+    )
 
 
 @router.get("/verify")
 def verify(ctx: Ctx, _: Annotated[Principal, Depends(admins)]) -> dict[str, Any]:
     """Re-check every chain now; ``first_break`` names the first bad event."""
     result = audit.verify(ctx.db)
-    return {"ok": result.ok, "events": result.events, "seals": result.seals,
-            "first_break": str(result.first) if result.first else None,
-            "breaks": [str(b) for b in result.breaks[:100]]}
+    return {
+        "ok": result.ok,
+        "events": result.events,
+        "seals": result.seals,
+        "first_break": str(result.first) if result.first else None,
+        "breaks": [str(b) for b in result.breaks[:100]],
+    }

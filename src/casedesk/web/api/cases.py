@@ -17,8 +17,8 @@ from casedesk.web.schemas import (
     CaseOut,
     CasePage,
     CasePatch,
-    EventPage,
     EventOut,
+    EventPage,
     MessageIn,
     MessageOut,
     TransitionIn,
@@ -46,8 +46,9 @@ def create_case(
         **body.model_dump(exclude={"customer"}),
         customer=customers.CustomerInput(**body.customer.model_dump()) if body.customer else None,
     )
-    case = cases.create_case(ctx.db, ctx.config, data, actor=who.actor, now=ctx.clock.now(),
-                             idempotency=idem)
+    case = cases.create_case(
+        ctx.db, ctx.config, data, actor=who.actor, now=ctx.clock.now(), idempotency=idem
+    )
     out = CaseOut.of(case, ctx.config)
     response.headers["Location"] = f"/api/v1/cases/{out.id}"
     return out
@@ -73,13 +74,23 @@ def list_cases(
 ) -> CasePage:
     """The queue, filtered; ``next_cursor`` continues where this page ended."""
     filters = case_queries.CaseFilter(
-        status=status, status_category=status_category, channel=channel, priority=priority,
-        assignee=assignee, team=team, tag=tag, category=category, customer_id=customer_id, q=q,
+        status=status,
+        status_category=status_category,
+        channel=channel,
+        priority=priority,
+        assignee=assignee,
+        team=team,
+        tag=tag,
+        category=category,
+        customer_id=customer_id,
+        q=q,
     )
-    page = case_queries.list_cases(ctx.db, filters, sort=sort, cursor=cursor, limit=limit,
-                                   me=who.user.id)
-    return CasePage(items=[CaseOut.of(c, ctx.config) for c in page.items],
-                    next_cursor=page.next_cursor)
+    page = case_queries.list_cases(
+        ctx.db, filters, sort=sort, cursor=cursor, limit=limit, me=who.user.id
+    )
+    return CasePage(
+        items=[CaseOut.of(c, ctx.config) for c in page.items], next_cursor=page.next_cursor
+    )
 
 
 def _detail(ctx: Context, who: Principal, ref: str) -> CaseDetail:
@@ -88,8 +99,9 @@ def _detail(ctx: Context, who: Principal, ref: str) -> CaseDetail:
     return CaseDetail(
         **base.model_dump(),
         messages=[MessageOut.of(m) for m in cases.messages(ctx.db, case.number)],
-        allowed_transitions=ctx.config.lifecycle.allowed_targets(case.status,
-                                                                 who.actor.workflow_role),
+        allowed_transitions=ctx.config.lifecycle.allowed_targets(
+            case.status, who.actor.workflow_role
+        ),
     )
 
 
@@ -103,8 +115,9 @@ def get_case(ticket_id: str, ctx: Ctx, who: Staff) -> CaseDetail:
 def update_case(ticket_id: str, body: CasePatch, ctx: Ctx, who: Staff) -> CaseOut:
     """Change fields; only the fields sent are touched (``null`` clears team or assignee)."""
     changes = body.model_dump(exclude_unset=True)
-    case = cases.update_case(ctx.db, ctx.config, ticket_id, changes, actor=who.actor,
-                             now=ctx.clock.now())
+    case = cases.update_case(
+        ctx.db, ctx.config, ticket_id, changes, actor=who.actor, now=ctx.clock.now()
+    )
     return CaseOut.of(case, ctx.config)
 
 
@@ -112,16 +125,24 @@ def update_case(ticket_id: str, body: CasePatch, ctx: Ctx, who: Staff) -> CaseOu
 def transition_case(ticket_id: str, body: TransitionIn, ctx: Ctx, who: Staff) -> CaseOut:
     """Move the case to another status; 409 names the allowed targets, 422 a missing reason."""
     request = TransitionRequest(body.reason_code, body.reason, body.resolution)
-    case = cases.transition_case(ctx.db, ctx.config, ticket_id, body.to, request,
-                                 actor=who.actor, now=ctx.clock.now())
+    case = cases.transition_case(
+        ctx.db, ctx.config, ticket_id, body.to, request, actor=who.actor, now=ctx.clock.now()
+    )
     return CaseOut.of(case, ctx.config)
 
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
 def add_message(ticket_id: str, body: MessageIn, ctx: Ctx, who: Staff) -> MessageOut:
     """A public reply to the customer or an internal note."""
-    message = cases.add_message(ctx.db, ctx.config, ticket_id, body=body.body,
-                                visibility=body.visibility, actor=who.actor, now=ctx.clock.now())
+    message = cases.add_message(
+        ctx.db,
+        ctx.config,
+        ticket_id,
+        body=body.body,
+        visibility=body.visibility,
+        actor=who.actor,
+        now=ctx.clock.now(),
+    )
     return MessageOut.of(message)
 
 
@@ -136,5 +157,6 @@ def case_events(
     """The audit trail of one case, oldest first."""
     number = cases.get_case(ctx.db, ctx.config, ticket_id).number
     events, nxt = audit_queries.events(ctx.db, case_number=number, after=cursor, limit=limit)
-    return EventPage(items=[EventOut.of(e, ctx.config) for e in events],
-                     next_cursor=str(nxt) if nxt else None)
+    return EventPage(
+        items=[EventOut.of(e, ctx.config) for e in events], next_cursor=str(nxt) if nxt else None
+    )

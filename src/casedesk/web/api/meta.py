@@ -42,7 +42,14 @@ def workflow(ctx: Ctx, _: Annotated[Principal, Depends(staff)]) -> dict[str, Any
     return {
         "initial": wf.initial,
         "statuses": [{"id": s.id, "name": s.name, "category": s.category} for s in wf.statuses],
-        "transitions": [{"from": sorted(t.sources), "to": t.target, "by": sorted(t.by),
-                         "requires": sorted(t.requires)} for t in wf.transitions],
+        "transitions": [
+            {
+                "from": sorted(t.sources),
+                "to": t.target,
+                "by": sorted(t.by),
+                "requires": sorted(t.requires),
+            }
+            for t in wf.transitions
+        ],
         "hold_reasons": list(wf.hold_reasons),
     }

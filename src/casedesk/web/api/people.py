@@ -35,9 +35,16 @@ def list_users(ctx: Ctx, _: Staff) -> list[UserOut]:
 
 @router.post("/users", status_code=201, response_model=UserOut)
 def create_user(body: UserIn, ctx: Ctx, who: Admin) -> UserOut:
-    user = users.create_user(ctx.db, email=body.email, name=body.name, role=body.role,
-                             team=body.team, password=body.password, actor=who.actor,
-                             now=ctx.clock.now())
+    user = users.create_user(
+        ctx.db,
+        email=body.email,
+        name=body.name,
+        role=body.role,
+        team=body.team,
+        password=body.password,
+        actor=who.actor,
+        now=ctx.clock.now(),
+    )
     return UserOut.of(users.get_user(ctx.db, user.id))
 
 
@@ -75,23 +82,26 @@ def create_token(body: TokenIn, ctx: Ctx, who: Staff) -> NewTokenOut:
         if who.user.role != "admin":
             raise Forbidden("only admins may issue tokens for another user")
         owner = users.get_user(ctx.db, body.user)
-    issued = users.create_token(ctx.db, user_id=owner.id, label=body.label, actor=who.actor,
-                                now=ctx.clock.now())
+    issued = users.create_token(
+        ctx.db, user_id=owner.id, label=body.label, actor=who.actor, now=ctx.clock.now()
+    )
     return NewTokenOut(**_token_out(issued.record).model_dump(), token=issued.token)
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenOut)
 def revoke_token(token_id: int, ctx: Ctx, who: Staff) -> TokenOut:
     """Revoke a token at once; admins may revoke anyone's."""
-    return _token_out(users.revoke_token(ctx.db, token_id=token_id, actor=who.actor,
-                                         now=ctx.clock.now()))
+    return _token_out(
+        users.revoke_token(ctx.db, token_id=token_id, actor=who.actor, now=ctx.clock.now())
+    )
 
 
 @router.post("/customers", status_code=201, response_model=CustomerOut)
 def create_customer(body: CustomerIn, ctx: Ctx, who: Staff) -> CustomerOut:
     """Find or create a customer by e-mail, external reference or phone."""
-    customer = customers.create(ctx.db, customers.CustomerInput(**body.model_dump()),
-                                actor=who.actor, now=ctx.clock.now())
+    customer = customers.create(
+        ctx.db, customers.CustomerInput(**body.model_dump()), actor=who.actor, now=ctx.clock.now()
+    )
     return CustomerOut.of(customer)
 
 
