@@ -6,6 +6,7 @@ as the config is where people write them.
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -103,7 +104,7 @@ webhook_url_env = "CASEDESK_SLACK_WEBHOOK"
 events = ["case.created", "sla.warning", "sla.breached", "case.escalated"]
 when = { priority = ["high", "urgent"] }
 to = ["slack-support"]
-"""
+"""  # noqa: E501
 LINES = CONFIG.splitlines()
 
 
@@ -587,7 +588,7 @@ def test_parse_then_format_is_canonical(parts: list[tuple[int, str]]) -> None:
     "it should be the same helpful ValueError",
 )
 def test_huge_duration_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match="not a duration|too long|too large"):
+    with pytest.raises(ValueError, match=r"not a duration|too long|too large"):
         parse_duration("99999999999d")
 
 
@@ -602,3 +603,24 @@ def test_huge_auto_close_after_is_a_located_problem() -> None:
         edit('auto_close_after = "5d"', 'auto_close_after = "99999999999d"')
     )
     assert (problem.line, problem.path) == (22, "workflow.auto_close_after")
+
+
+def test_the_example_in_the_documentation_is_valid() -> None:
+    doc = Path(__file__).parent.parent / "docs" / "configuration.md"
+    blocks = re.findall(r"```toml\n(.*?)```", doc.read_text(encoding="utf-8"), re.S)
+    assert blocks, "docs/configuration.md shows a complete example"
+    for block in blocks:
+        config = parse_config(block, "docs/configuration.md")
+        assert validate(config.lifecycle) == []
+
+
+def test_the_error_example_in_the_documentation_is_what_is_reported() -> None:
+    doc = (Path(__file__).parent.parent / "docs" / "configuration.md").read_text(encoding="utf-8")
+    example = re.findall(r"```toml\n(.*?)```", doc, re.S)[0]
+    shown = next(b for b in re.findall(r"```text\n(.*?)```", doc, re.S) if "problem(s)" in b)
+    broken = example.replace('category = "pending"', 'category = "waiting"').replace(
+        'to = "resolved"', 'to = "solved"'
+    )
+    with pytest.raises(ConfigError) as info:
+        parse_config(broken, "casedesk.toml")
+    assert shown.splitlines()[1:] == str(info.value).splitlines()

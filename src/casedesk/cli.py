@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -246,6 +247,39 @@ def worker_cmd(
         out.print(worker.run_once(ctx))
         return
     worker.run_forever(ctx, interval=interval)
+
+
+@app.command()
+def smtpd(host: str = "127.0.0.1", port: int = 2525) -> None:
+    """Receive e-mail over SMTP into the case queue."""
+    from casedesk.channels.email import smtpd as listener
+
+    listener.run(_ctx(), host, port)
+
+
+@app.command()
+def demo() -> None:
+    """Load a realistic demo data set."""
+    from casedesk import demo as demo_data
+
+    err.print(f"loaded {demo_data.load(_ctx())} demo cases")
+
+
+bench_app = typer.Typer(help="Benchmark data.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.command("generate")
+def bench_generate(
+    cases: Annotated[int, typer.Option(help="How many cases")] = 100_000,
+    seed: int = 7,
+) -> None:
+    """Build a large realistic data set with bulk inserts."""
+    from casedesk import datagen
+
+    started = time.perf_counter()
+    written = datagen.generate(_ctx(), cases=cases, seed=seed)
+    err.print(f"generated {written} cases in {time.perf_counter() - started:.1f} s")
 
 
 def main() -> None:

@@ -205,6 +205,7 @@ def parse_config(text: str, source: str = "<config>") -> AppConfig:
         for p in lifecycle.validate(config.lifecycle)
     ]
     problems += _check_fields(text, config)
+    problems += _check_features(text, config)
     if problems:
         raise ConfigError(source, problems)
     return config
@@ -218,6 +219,16 @@ def _check_fields(text: str, config: AppConfig) -> list[ConfigProblem]:
             problems.append(
                 ConfigProblem(*locate(text, path), _dotted(path), "a select field needs options")
             )
+    return problems
+
+
+def _check_features(text: str, config: AppConfig) -> list[ConfigProblem]:
+    """Sections owned by features validate themselves (imported here to avoid cycles)."""
+    from casedesk import config_channels, config_notify, config_sla
+
+    problems: list[ConfigProblem] = []
+    for module in (config_channels, config_sla, config_notify):
+        problems += module.check(text, config)
     return problems
 
 

@@ -10,6 +10,7 @@ which still points the reader at the right block.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import tomllib
 from bisect import bisect_right
@@ -36,10 +37,8 @@ def positions(text: str) -> dict[Path, tuple[int, int]]:
     Best effort on text that is not valid TOML: what was found before the scanner got lost is
     returned."""
     scanner = _Scanner(text)
-    try:
+    with contextlib.suppress(_Lost, IndexError):
         scanner.document()
-    except (_Lost, IndexError):
-        pass
     return scanner.found
 
 

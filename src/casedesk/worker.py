@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 
 from casedesk.context import Context
-from casedesk.services import audit
+from casedesk.services import audit, outbox, patterns, sla
 
 log = logging.getLogger("casedesk.worker")
 Job = Callable[[Context], int]
@@ -24,7 +24,20 @@ def seal_audit(ctx: Context) -> int:
     return total
 
 
-JOBS: list[tuple[str, Job]] = [("seal_audit", seal_audit)]
+def poll_mailboxes(ctx: Context) -> int:
+    from casedesk.channels.email import imap
+
+    return imap.poll_due(ctx)
+
+
+JOBS: list[tuple[str, Job]] = [
+    ("sla_sweep", sla.sweep),
+    ("auto_close", sla.auto_close),
+    ("deliver_outbox", outbox.deliver_due),
+    ("poll_mailboxes", poll_mailboxes),
+    ("refresh_clusters", patterns.refresh_clusters),
+    ("seal_audit", seal_audit),
+]
 
 
 def run_once(ctx: Context) -> dict[str, int]:

@@ -28,12 +28,12 @@ H = timedelta(hours=1)
 M = timedelta(minutes=1)
 
 
-def lon(*args: int) -> datetime:
-    return datetime(*args, tzinfo=LON)  # type: ignore[misc]
+def lon(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=LON)
 
 
-def nyc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=NYC)  # type: ignore[misc]
+def nyc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=NYC)
 
 
 def make(hours: dict[str, list[str]], tz: str = "Europe/London", **holidays: object) -> Calendar:
@@ -365,3 +365,13 @@ def test_calendar_error_is_an_invalid_input_with_a_readable_path() -> None:
     error = caught.value
     assert isinstance(error, InvalidInput) and isinstance(error, ValueError)
     assert str(error).startswith("hours.mon-fri[1]: 11:00-13:00 overlaps 09:00-12:00")
+
+
+def test_direct_construction_is_validated_too() -> None:
+    with pytest.raises(CalendarError, match="overlaps"):
+        Calendar("x", "UTC", {0: [(time(9), time(12)), (time(11), time(13))]})
+    with pytest.raises(CalendarError, match="weekdays are 0"):
+        Calendar("x", "UTC", {7: [(time(9), time(12))]})
+    with pytest.raises(CalendarError, match="no working hours"):
+        Calendar("x", "UTC", {})
+    assert not is_working(OFFICE, lon(2026, 6, 1, 17))  # intervals are half-open

@@ -360,9 +360,7 @@ def _parse_years(value: object) -> list[int]:
     years: list[int] = []
     for i, year in enumerate(items):
         if isinstance(year, bool) or not isinstance(year, int) or not 1 <= year <= 9999:
-            path: Path = (
-                ("holidays", "years", i) if isinstance(value, list) else ("holidays", "years")
-            )
+            path: Path = ("holidays", "years", i)[: 3 if isinstance(value, list) else 2]
             raise CalendarError(path, f"{year!r} is not a year; write e.g. years = [2026, 2027]")
         years.append(year)
     return years
@@ -389,14 +387,9 @@ def calendar_from_config(table: Mapping[str, object]) -> Calendar:
     if not isinstance(extra, list):
         raise CalendarError(("holidays", "extra"), 'give a list of dates, e.g. ["2026-12-24"]')
     dates = frozenset(_parse_date(v, ("holidays", "extra", i)) for i, v in enumerate(extra))
-    calendar = Calendar(
-        id=cal_id,
-        timezone=timezone,
-        hours=hours,
-        holidays=dates,
-        country=country.strip().upper() if isinstance(country, str) else None,
-        subdiv=subdiv.strip() if isinstance(subdiv, str) else None,
-    )
+    country = country.strip().upper() if isinstance(country, str) else None
+    subdiv = subdiv.strip() if isinstance(subdiv, str) else None
+    calendar = Calendar(cal_id, timezone, hours, dates, country=country, subdiv=subdiv)
     if "years" in raw:
         for year in _parse_years(raw["years"]):
             calendar.is_holiday(date(year, 1, 1))

@@ -7,10 +7,10 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from casedesk.config import Settings
-from casedesk.db.tables import Base
+from casedesk.db.schema import metadata
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def _url() -> str:

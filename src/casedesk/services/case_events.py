@@ -42,4 +42,7 @@ class CaseChange:
 
 def after_change(s: Session, config: AppConfig, change: CaseChange) -> None:
     """Run every same-transaction consequence of ``change``."""
-    return None
+    from casedesk.services import outbox, sla  # they import this module's types
+
+    sla.on_case_change(s, config, change)
+    outbox.on_case_change(s, config, change)

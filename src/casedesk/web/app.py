@@ -1,13 +1,22 @@
-"""``create_app``: the ASGI application with every router and error handler."""
+"""``create_app``: the ASGI application with every router, page and error handler."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from casedesk import __version__
 from casedesk.context import Context
 from casedesk.web import problems
-from casedesk.web.api import audit, cases, meta, people
+from casedesk.web.api import audit, cases, channels, meta, notifications, people, reports, sla
+from casedesk.web.ui import admin, console, portal
+from casedesk.web.ui import reports as report_pages
+
+STATIC = Path(__file__).parent / "ui" / "static"
+ROUTERS = (cases, sla, people, audit, channels, notifications, reports, meta,
+           console, admin, portal, report_pages)
 
 
 def create_app(ctx: Context | None = None) -> FastAPI:
@@ -22,6 +31,7 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     )
     app.state.ctx = ctx or Context.from_settings()
     problems.install(app)
-    for module in (cases, people, audit, meta):
+    for module in ROUTERS:
         app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

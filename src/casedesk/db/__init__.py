@@ -1,0 +1,1 @@
+"""Persistence: table mappings, engines and units of work, migrations."""

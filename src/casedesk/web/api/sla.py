@@ -1,0 +1,7 @@
+"""``/api/v1/cases/{id}/sla``: the SLA ledger of a case."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

@@ -1,0 +1,7 @@
+"""``/admin``: configuration pages for admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

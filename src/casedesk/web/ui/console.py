@@ -1,0 +1,7 @@
+"""``/console``: the agents' console."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
