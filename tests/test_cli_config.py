@@ -109,11 +109,6 @@ def test_toml_syntax_error(runner: CliRunner, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("status", ["[b]solved", "[/x]"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.config_check prints problems with rich markup on (cli.py:172): text from the "
-    "file such as '[b]' is swallowed as a style and '[/x]' crashes with MarkupError",
-)
 def test_problem_text_is_printed_literally(
     runner: CliRunner, tmp_path: Path, status: str
 ) -> None:
@@ -161,11 +156,6 @@ def test_installed_command(installed: dict[str, tuple[Path, Any]]) -> None:
         assert f"{bad}{line}" in unwrapped(failed.stderr)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli.config_check prints through rich, which wraps at 80 columns off a terminal "
-    "(cli.py:172), so 'path:line:col: message' is split over lines for editors and CI parsers",
-)
 def test_each_problem_is_one_line(installed: dict[str, tuple[Path, Any]]) -> None:
     bad, failed = installed["bad"]
     lines = failed.stderr.splitlines()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sys
+import tomllib
 from datetime import timedelta
 from pathlib import Path
 
@@ -383,12 +384,6 @@ def test_toml_syntax_error_keeps_tomllib_position_in_the_message() -> None:
     assert "line 4, column 10" in problem.message
 
 
-@pytest.mark.xfail(
-    sys.version_info < (3, 14),
-    strict=True,
-    reason="config.parse_config reads exc.lineno/exc.colno, which TOMLDecodeError has only "
-    "since Python 3.14; before that every syntax error is reported at 1:1",
-)
 def test_toml_syntax_error_is_located() -> None:
     (problem,) = problems_of(edit("digits = 6", "digits = = 6"))
     assert (problem.line, problem.column) == (4, 10)
@@ -514,6 +509,104 @@ def test_locate_odd_but_valid_toml(
     assert locate(text, path) == expected
 
 
+@st.composite
+def toml_documents(draw: st.DrawFn) -> tuple[str, dict[tuple[str | int, ...], tuple[int, int]]]:
+    """A TOML text in any of the shapes a config uses, and where each key and array element is
+    written in it (1-based line and column)."""
+    return _Writer(draw).document()
+
+
+_KEYS = st.sampled_from(["id", "to", "from", "by", "name", "when", "x-y", "k_1", "with space"])
+_SCALARS = st.one_of(
+    st.integers(-5, 10**6).map(str),
+    st.booleans().map(lambda b: str(b).lower()),
+    st.text(alphabet=" az{}[]#=,.'\"\\", max_size=6).map(
+        lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    ),
+    st.text(alphabet=' az{}[]#=,."', max_size=6).map(lambda t: f"'{t}'"),
+)
+
+
+class _Writer:
+    def __init__(self, draw: st.DrawFn) -> None:
+        self.draw = draw
+        self.lines: list[str] = []
+        self.pos: dict[tuple[str | int, ...], tuple[int, int]] = {}
+
+    def document(self) -> tuple[str, dict[tuple[str | int, ...], tuple[int, int]]]:
+        self.body((), 0)
+        return "\n".join(self.lines) + "\n", self.pos
+
+    def mark(self, path: tuple[str | int, ...], column: int) -> None:
+        self.pos.setdefault(path, (len(self.lines) + 1, column + 1))
+
+    @staticmethod
+    def key(k: str) -> str:
+        return f'"{k}"' if " " in k else k
+
+    def comment(self) -> str:
+        return self.draw(st.sampled_from(["", "  # to = [ { ' \"", "# id = 1"]))
+
+    def value(self, path: tuple[str | int, ...], line: str, depth: int) -> str:
+        kind = self.draw(st.sampled_from(["scalar", "array", "table"] if depth < 2 else ["scalar"]))
+        if kind == "scalar":
+            return line + self.draw(_SCALARS)
+        if kind == "array":
+            line += "["
+            for i in range(self.draw(st.integers(0, 3))):
+                line += ", " if i else ""
+                self.mark((*path, i), len(line))
+                line = self.value((*path, i), line, depth + 1)
+            return line + "]"
+        line += "{ "
+        for j, k in enumerate(self.draw(st.lists(_KEYS, max_size=3, unique=True))):
+            line += ", " if j else ""
+            self.mark((*path, k), len(line))
+            line = self.value((*path, k), line + f"{self.key(k)} = ", depth + 1)
+        return line + " }"
+
+    def body(self, path: tuple[str | int, ...], depth: int) -> None:
+        later = []
+        for k in self.draw(st.lists(_KEYS, max_size=4, unique=True)):
+            kinds = ["value", "lines", "table", "tables"] if depth < 2 else ["value", "lines"]
+            kind = self.draw(st.sampled_from(kinds))
+            if kind in ("table", "tables"):
+                later.append((k, kind))
+            elif kind == "value":
+                self.mark((*path, k), 0)
+                self.lines.append(self.value((*path, k), f"{self.key(k)} = ", 0) + self.comment())
+            else:
+                self.mark((*path, k), 0)
+                self.lines.append(f"{self.key(k)} = [" + self.comment())
+                for i in range(self.draw(st.integers(0, 3))):
+                    self.mark((*path, k, i), 2)
+                    self.lines.append(self.value((*path, k, i), "  ", 0) + "," + self.comment())
+                self.lines.append("]")
+        for k, kind in later:
+            name = ".".join(self.key(p) for p in (*path, k) if isinstance(p, str))
+            if kind == "table":
+                self.mark((*path, k), 0)
+                self.lines.append(f"[{name}]" + self.comment())
+                self.body((*path, k), depth + 1)
+                continue
+            for i in range(self.draw(st.integers(1, 3))):
+                self.mark((*path, k), 0)
+                self.mark((*path, k, i), 0)
+                self.lines.append(f"[[{name}]]" + self.comment())
+                self.body((*path, k, i), depth + 1)
+
+
+@settings(max_examples=150, deadline=None)
+@given(document=toml_documents())
+def test_locate_finds_every_key_and_element_of_any_document(
+    document: tuple[str, dict[tuple[str | int, ...], tuple[int, int]]],
+) -> None:
+    text, positions = document
+    tomllib.loads(text)  # the generated text is valid TOML
+    for path, where in positions.items():
+        assert locate(text, path) == where, (path, text)
+
+
 # -- durations ------------------------------------------------------------------------------------
 
 
@@ -561,7 +654,7 @@ def test_bad_durations_say_how_to_write_one(bad: str) -> None:
 
 
 @FAST
-@given(seconds=st.integers(min_value=0, max_value=10**9 * 86400 // 2))
+@given(seconds=st.integers(min_value=0, max_value=100 * 365 * 86400))
 def test_format_then_parse_round_trips(seconds: int) -> None:
     value = timedelta(seconds=seconds)
     text = format_duration(value)
@@ -572,7 +665,7 @@ def test_format_then_parse_round_trips(seconds: int) -> None:
 @FAST
 @given(
     parts=st.lists(
-        st.tuples(st.integers(0, 10_000), st.sampled_from("wdhms")), min_size=1, max_size=5
+        st.tuples(st.integers(0, 1_000), st.sampled_from("wdhms")), min_size=1, max_size=5
     )
 )
 def test_parse_then_format_is_canonical(parts: list[tuple[int, str]]) -> None:
@@ -582,22 +675,11 @@ def test_parse_then_format_is_canonical(parts: list[tuple[int, str]]) -> None:
     assert format_duration(parse_duration(format_duration(value))) == format_duration(value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="durations.parse_duration lets timedelta's OverflowError escape for huge values; "
-    "it should be the same helpful ValueError",
-)
 def test_huge_duration_is_a_value_error() -> None:
     with pytest.raises(ValueError, match=r"not a duration|too long|too large"):
         parse_duration("99999999999d")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=OverflowError,
-    reason="a huge auto_close_after crashes parse_config with OverflowError instead of a "
-    "located ConfigError (durations.parse_duration raises OverflowError, pydantic passes it on)",
-)
 def test_huge_auto_close_after_is_a_located_problem() -> None:
     (problem,) = problems_of(
         edit('auto_close_after = "5d"', 'auto_close_after = "99999999999d"')

@@ -41,7 +41,7 @@ def _ctx() -> Context:
     try:
         return Context.from_settings(pool_size=2)
     except ConfigError as exc:
-        err.print(f"[red]config error[/red]\n{exc}")
+        print(f"config error\n{exc}", file=sys.stderr)
         raise typer.Exit(2) from exc
 
 
@@ -191,9 +191,10 @@ def config_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     try:
         config = load_config(source)
     except ConfigError as exc:
-        err.print(f"[red]{len(exc.problems)} problem(s)[/red]")
+        # Plain lines (no markup, no wrapping) so editors and CI can parse path:line:col.
+        print(f"{len(exc.problems)} problem(s) in {exc.source}", file=sys.stderr)
         for p in exc.problems:
-            err.print(f"{exc.source}:{p}")
+            print(f"{exc.source}:{p}", file=sys.stderr)
         raise typer.Exit(1) from exc
     wf = config.lifecycle
     out.print(f"config {source or '(built-in defaults)'} is valid")

@@ -10,6 +10,7 @@ errors the same way.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from datetime import timedelta
@@ -97,7 +98,8 @@ class WorkflowConfig(_Strict):
     @field_validator("auto_close_after")
     @classmethod
     def _duration(cls, value: str) -> str:
-        parse_duration(value)
+        if parse_duration(value).total_seconds() <= 0:
+            raise ValueError("auto_close_after must be longer than zero, e.g. '5d'")
         return value
 
 
@@ -183,9 +185,12 @@ def parse_config(text: str, source: str = "<config>") -> AppConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", 1) or 1
-        col = getattr(exc, "colno", 1) or 1
-        raise ConfigError(source, [ConfigProblem(line, col, "", f"not valid TOML: {exc}")]) from exc
+        # Python < 3.14 keeps the position only in the message: "... (at line 4, column 10)".
+        where = re.search(r"line (\d+), column (\d+)", str(exc))
+        line = getattr(exc, "lineno", None) or (int(where.group(1)) if where else 1)
+        col = getattr(exc, "colno", None) or (int(where.group(2)) if where else 1)
+        problem = ConfigProblem(line, col, "(file)", f"not valid TOML: {exc}")
+        raise ConfigError(source, [problem]) from exc
     try:
         config = AppConfig.model_validate(data)
     except ValidationError as exc:

@@ -180,11 +180,6 @@ def test_custom_field_values_of_the_wrong_type_are_refused(
     assert repr(value)[:40] in info.value.detail
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a 'number' custom field accepts float('nan') and float('inf'), which are not "
-    "numbers a person entered and cannot be stored as JSON (PostgreSQL JSONB rejects NaN)",
-)
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
 def test_number_field_refuses_nan_and_infinity(value: float) -> None:
     with pytest.raises(InvalidInput):

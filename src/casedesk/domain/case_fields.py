@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
@@ -100,7 +101,8 @@ def _coerce(d: FieldDef, value: Any) -> Any:
         return value
     if d.type == "integer" and isinstance(value, int) and not isinstance(value, bool):
         return value
-    if d.type == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+    if (d.type == "number" and isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value)):
         return value
     if d.type == "text" and isinstance(value, str) and len(value) <= 2000:
         return value
@@ -115,5 +117,6 @@ def _coerce(d: FieldDef, value: Any) -> Any:
         "select": f"one of {', '.join(d.options)}",
         "date": "a date as YYYY-MM-DD",
         "text": "text of at most 2000 characters",
+        "integer": "an integer",
     }.get(d.type, f"a {d.type}")
     raise InvalidInput(f"custom field '{d.id}' must be {expected}, not {value!r}", field=where)

@@ -24,11 +24,19 @@ def format_ticket_id(number: int, *, prefix: str = "CASE", digits: int = 6) -> s
 
 def parse_ticket_id(text: str, *, prefix: str = "CASE") -> int | None:
     """The number in a ticket ID in any letter case and padding; ``None`` if it is not one."""
-    match = re.fullmatch(rf"\s*{re.escape(prefix)}-0*([1-9][0-9]{{0,17}})\s*", text, re.IGNORECASE)
-    return int(match.group(1)) if match else None
+    match = re.fullmatch(rf"\s*{re.escape(prefix)}-0*([1-9][0-9]{{0,18}})\s*", text, re.IGNORECASE)
+    return _in_range(int(match.group(1))) if match else None
 
 
 def find_ticket_ids(text: str, *, prefix: str = "CASE") -> list[int]:
     """Ticket numbers tagged as ``[CASE-000123]`` in a subject line, in order of appearance."""
-    pattern = rf"\[\s*{re.escape(prefix)}-0*([1-9][0-9]{{0,17}})\s*\]"
-    return [int(m) for m in re.findall(pattern, text, re.IGNORECASE)]
+    pattern = rf"\[\s*{re.escape(prefix)}-0*([1-9][0-9]{{0,18}})\s*\]"
+    found = (_in_range(int(m)) for m in re.findall(pattern, text, re.IGNORECASE))
+    return [n for n in found if n is not None]
+
+
+MAX_NUMBER = 2**63 - 1  # case numbers are 64-bit database keys
+
+
+def _in_range(number: int) -> int | None:
+    return number if number <= MAX_NUMBER else None

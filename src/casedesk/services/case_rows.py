@@ -15,7 +15,7 @@ from casedesk.db.tables import Case
 from casedesk.domain.actors import Actor
 from casedesk.domain.errors import NotFound
 from casedesk.domain.lifecycle import TransitionRequest
-from casedesk.domain.ticket_ids import format_ticket_id, parse_ticket_id
+from casedesk.domain.ticket_ids import MAX_NUMBER, format_ticket_id, parse_ticket_id
 from casedesk.services import audit
 from casedesk.services.case_events import CaseChange, after_change
 
@@ -29,7 +29,7 @@ def case_number(config: AppConfig, ref: str | int) -> int:
     if isinstance(ref, int):
         return ref
     number = parse_ticket_id(ref, prefix=config.tickets.prefix)
-    if number is None and ref.strip().isdigit() and 0 < int(ref) < 10**18:
+    if number is None and ref.strip().isdigit() and 0 < int(ref) <= MAX_NUMBER:
         number = int(ref)
     if number is None:
         raise NotFound(f"'{ref}' is not a ticket ID like {ticket_id(config, 123)}")
