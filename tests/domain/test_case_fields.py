@@ -202,11 +202,16 @@ def test_required_fields_must_be_present_after_the_change() -> None:
         "seats": 1,
     }
     with pytest.raises(InvalidInput) as info:
-        check({"seats": 1}, definitions=fields)
+        check_custom_fields(fields, {"seats": 1}, current={}, creating=True)
     assert info.value.extra["field"] == "custom_fields.region"
     assert "'region' (Region) is required" in info.value.detail
     with pytest.raises(InvalidInput, match="required"):
         check({"region": None}, {"region": "eu"}, definitions=fields)
+
+
+def test_a_field_made_required_later_does_not_block_older_cases() -> None:
+    fields = [*FIELDS, Field("region", "Region", "select", ["eu", "us"], required=True)]
+    assert check({"seats": 2}, {"seats": 1}, definitions=fields) == {"seats": 2}
 
 
 def test_unknown_field_message_lists_the_known_fields() -> None:

@@ -70,9 +70,15 @@ class FieldDef(Protocol):
 
 
 def check_custom_fields(
-    definitions: Sequence[FieldDef], values: Mapping[str, Any], *, current: Mapping[str, Any]
+    definitions: Sequence[FieldDef],
+    values: Mapping[str, Any],
+    *,
+    current: Mapping[str, Any],
+    creating: bool = False,
 ) -> dict[str, Any]:
-    """The merged custom fields after applying ``values`` (``None`` removes a field)."""
+    """The merged custom fields after applying ``values`` (``None`` removes a field). A required
+    field must be given when a case is created and cannot be removed later; cases created
+    before the field was required keep working until someone sets it."""
     by_id = {d.id: d for d in definitions}
     merged = dict(current)
     for key, value in values.items():
@@ -88,7 +94,7 @@ def check_custom_fields(
         else:
             merged[key] = _coerce(definition, value)
     for d in definitions:
-        if d.required and d.id not in merged:
+        if d.required and d.id not in merged and (creating or d.id in current):
             raise InvalidInput(
                 f"custom field '{d.id}' ({d.name}) is required", field=f"custom_fields.{d.id}"
             )
@@ -101,8 +107,12 @@ def _coerce(d: FieldDef, value: Any) -> Any:
         return value
     if d.type == "integer" and isinstance(value, int) and not isinstance(value, bool):
         return value
-    if (d.type == "number" and isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value)):
+    if (
+        d.type == "number"
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    ):
         return value
     if d.type == "text" and isinstance(value, str) and len(value) <= 2000:
         return value

@@ -116,7 +116,9 @@ def create_case(
     priority = case_fields.priority_rank(data.priority)
     category = case_fields.check_category(data.category, config.cases.categories)
     tags = case_fields.normalise_tags(data.tags)
-    fields = case_fields.check_custom_fields(config.cases.fields, data.custom_fields, current={})
+    fields = case_fields.check_custom_fields(
+        config.cases.fields, data.custom_fields, current={}, creating=True
+    )
     try:
         with db.write() as s:
             customer = _customer(s, data, actor=actor, now=now)
