@@ -105,12 +105,6 @@ def test_invalid_users_are_refused(api: Any) -> None:
     assert emails(api) == sorted([*before, "ok@example.com"])
 
 
-@pytest.mark.xfail(
-    reason="services/users.py create_user() looks the team up with team_by_name(), which "
-           "raises NotFound, so an unknown team in the POST /api/v1/users body is a 404 (as "
-           "if /api/v1/users did not exist) where the same mistake on a case is a 422",
-    strict=True,
-)
 def test_user_with_unknown_team_is_422(api: Any) -> None:
     admin = api.as_role("admin")
     resp = admin.post(USERS, json={"email": "x@example.com", "name": "X", "role": "agent",

@@ -107,7 +107,10 @@ def create_user(
     if password is not None and len(password) < 10:
         raise InvalidInput("a password needs at least 10 characters", field="password")
     email = normalise_email(email)
-    team_id = team_by_name(db, team).id if team else None
+    try:
+        team_id = team_by_name(db, team).id if team else None
+    except NotFound as exc:
+        raise InvalidInput(exc.detail, field="team") from exc
     try:
         with db.write() as s:
             user = User(
