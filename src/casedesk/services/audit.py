@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from casedesk.db.session import Database
@@ -38,9 +38,9 @@ def record(
     data: dict[str, Any] | None = None,
     case_number: int | None = None,
     first_in_scope: bool = False,
-) -> AuditEvent:
-    """Append one event to ``scope``'s chain. ``first_in_scope`` skips the head lookup for a
-    scope created in this same transaction (a new case)."""
+) -> str:
+    """Append one event to ``scope``'s chain and return its hash. ``first_in_scope`` skips
+    the head lookup for a scope created in this same transaction (a new case)."""
     if first_in_scope:
         seq, prev = 1, audit_chain.GENESIS
     else:
@@ -65,10 +65,10 @@ def record(
     }
     digest = audit_chain.event_hash(prev, fields)
     session.execute(_INSERT_EVENT, {**fields, "prev_hash": prev, "hash": digest})
-    return AuditEvent(**fields, prev_hash=prev, hash=digest)
+    return digest
 
 
-_INSERT_EVENT = insert(AuditEvent)
+_INSERT_EVENT = AuditEvent.__table__.insert()
 
 
 def seal(db: Database, *, now: datetime, batch: int = 5000) -> int:

@@ -4,21 +4,24 @@
 are written and before commit; the SLA ledger and the notification outbox hook in here, so
 their rows commit or roll back together with the change that caused them.
 
-On ``case.created`` the case was inserted with a Core statement and ``change.case`` is not
-attached to the session: consequences write their own rows (or UPDATE statements) rather than
-setting attributes on it.
+On ``case.created`` the case was inserted with a Core statement and ``change.case`` is a
+``CaseSnapshot`` (same attribute names as ``Case``) that no session tracks: consequences write
+their own rows (or UPDATE statements) rather than setting attributes on it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from casedesk.config import AppConfig
 from casedesk.db.tables import Case
+
+if TYPE_CHECKING:
+    from casedesk.services.case_rows import CaseSnapshot
 from casedesk.domain.actors import Actor
 
 EVENTS = (
@@ -34,7 +37,7 @@ EVENTS = (
 @dataclass(frozen=True)
 class CaseChange:
     event: str
-    case: Case
+    case: Case | CaseSnapshot
     actor: Actor
     now: datetime
     data: dict[str, Any] = field(default_factory=dict)

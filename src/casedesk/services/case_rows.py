@@ -3,6 +3,7 @@ and recording a change (audit event plus same-transaction consequences)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,43 @@ from casedesk.domain.lifecycle import TransitionRequest
 from casedesk.domain.ticket_ids import MAX_NUMBER, format_ticket_id, parse_ticket_id
 from casedesk.services import audit
 from casedesk.services.case_events import CaseChange, after_change
+
+
+@dataclass
+class CaseSnapshot:
+    """A case as just written with Core statements, with the same attribute names as ``Case``
+    but none of the ORM instrumentation (which costs more than the insert itself)."""
+
+    number: int
+    subject: str
+    description: str
+    channel: str
+    customer_id: int | None
+    customer: Any
+    priority: int
+    category: str | None
+    custom_fields: dict[str, Any]
+    team_id: int | None
+    team: Any
+    assignee_id: int | None
+    assignee: Any
+    status: str
+    status_category: str
+    created_at: datetime
+    updated_at: datetime
+    last_customer_activity_at: datetime | None
+    reopen_count: int
+    tags: list[str] = field(default_factory=list)
+    hold_reason_code: str | None = None
+    hold_reason: str | None = None
+    resolution: str | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+    linked_case_number: int | None = None
+
+
+CaseView = Case | CaseSnapshot
 
 
 def ticket_id(config: AppConfig, number: int) -> str:
@@ -92,7 +130,7 @@ def apply_status(
 def record(
     s: Session,
     config: AppConfig,
-    case: Case,
+    case: CaseView,
     action: str,
     *,
     actor: Actor,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -25,6 +25,8 @@ from casedesk.domain.errors import InvalidInput
 from casedesk.domain.lifecycle import TransitionRequest
 from casedesk.services import customers
 from casedesk.services.case_rows import (
+    CaseSnapshot,
+    CaseView,
     apply_status,
     case_number,
     check_customer_owns,
@@ -106,7 +108,7 @@ def create_case(
     actor: Actor,
     now: datetime,
     idempotency: Idempotency | None = None,
-) -> Case:
+) -> CaseView:
     """Open a new case in the workflow's initial status; a repeated idempotency key returns the
     case the first request created."""
     subject = data.subject.strip()
@@ -145,13 +147,8 @@ def create_case(
             number = s.execute(_INSERT_CASE, row).scalar_one()
             if tags:
                 s.execute(_INSERT_TAG, [{"case_number": number, "tag": t} for t in tags])
-            case = Case(
-                number=number,
-                customer=customer,
-                team=team,
-                assignee=assignee,
-                tag_rows=[CaseTag(case_number=number, tag=t) for t in tags],
-                **row,
+            case: CaseView = CaseSnapshot(
+                number=number, customer=customer, team=team, assignee=assignee, tags=tags, **row
             )
             record(
                 s,
@@ -202,9 +199,9 @@ def create_case(
         return earlier
 
 
-_INSERT_CASE = insert(Case).returning(Case.number)
-_INSERT_TAG = insert(CaseTag)
-_INSERT_IDEMPOTENCY = insert(IdempotencyKey)
+_INSERT_CASE = Case.__table__.insert().returning(Case.__table__.c.number)
+_INSERT_TAG = CaseTag.__table__.insert()
+_INSERT_IDEMPOTENCY = IdempotencyKey.__table__.insert()
 
 
 def _replay(s: Session, idem: Idempotency) -> Case | None:

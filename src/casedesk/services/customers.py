@@ -38,9 +38,23 @@ def normalise_phone(phone: str, region: str | None = None) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+@dataclass(frozen=True)
+class CustomerRecord:
+    """A customer's plain facts, as read or written in the current transaction."""
+
+    id: int
+    name: str
+    email: str | None
+    phone: str | None
+    external_ref: str | None
+
+
+_COLUMNS = (Customer.id, Customer.name, Customer.email, Customer.phone, Customer.external_ref)
+
+
 def resolve(
     s: Session, data: CustomerInput, *, actor: Actor, now: datetime, region: str | None = None
-) -> Customer:
+) -> CustomerRecord:
     """The customer matching ``data`` (e-mail, then external ref, then phone), created if new.
     Runs inside the caller's transaction; safe when two transactions create the same e-mail."""
     email = normalise_email(data.email) if data.email else None
@@ -55,19 +69,20 @@ def resolve(
         if v
     ]
     if keys:
-        found = s.scalars(
-            select(Customer).where(or_(*(col == v for col, v in keys))).order_by(Customer.id)
+        found = s.execute(
+            select(*_COLUMNS).where(or_(*(col == v for col, v in keys))).order_by(Customer.id)
         ).all()
         for col, value in keys:  # e-mail wins over external reference over phone
-            for customer in found:
-                if getattr(customer, col.key) == value:
-                    return customer
+            for row in found:
+                if getattr(row, col.key) == value:
+                    return CustomerRecord(*row)
     if not (email or phone or data.external_ref or data.name):
         raise InvalidInput(
             "a customer needs at least a name, e-mail, phone or external_ref", field="customer"
         )
+    name = (data.name or email or phone or data.external_ref or "").strip()
     values = {
-        "name": (data.name or email or phone or data.external_ref or "").strip(),
+        "name": name,
         "email": email,
         "phone": phone,
         "external_ref": data.external_ref,
@@ -75,12 +90,11 @@ def resolve(
     }
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     new_id = s.scalar(
-        insert(Customer).values(**values).on_conflict_do_nothing().returning(Customer.id)
+        insert(Customer.__table__).values(**values).on_conflict_do_nothing().returning(Customer.id)
     )
     if new_id is None:  # created by a concurrent transaction a moment ago
-        customer = s.scalar(select(Customer).where(Customer.email == email))
-        assert customer is not None
-        return customer
+        row = s.execute(select(*_COLUMNS).where(Customer.email == email)).one()
+        return CustomerRecord(*row)
     audit.record(
         s,
         scope=f"customer:{new_id}",
@@ -90,14 +104,12 @@ def resolve(
         data={"email": email, "phone": phone, "external_ref": data.external_ref},
         first_in_scope=True,
     )
-    customer = s.get(Customer, new_id)
-    assert customer is not None
-    return customer
+    return CustomerRecord(new_id, name, email, phone, data.external_ref)
 
 
 def create(
     db: Database, data: CustomerInput, *, actor: Actor, now: datetime, region: str | None = None
-) -> Customer:
+) -> CustomerRecord:
     with db.write() as s:
         return resolve(s, data, actor=actor, now=now, region=region)
 

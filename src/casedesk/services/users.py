@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from casedesk.db.session import Database
@@ -226,43 +226,51 @@ def revoke_token(db: Database, *, token_id: int, actor: Actor, now: datetime) ->
         return row
 
 
-def authenticate_token(db: Database, token: str, *, now: datetime) -> tuple[User, ApiToken] | None:
-    """The active user and token behind a bearer token, or ``None``. One indexed read per
-    request; revocation takes effect on the next request."""
+@dataclass(frozen=True)
+class Identity:
+    """Who a request authenticated as: the user's plain facts (not a table row) and the token."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    team_id: int | None
+    active: bool
+    token_id: int
+    token_label: str
+
+
+_TOKEN_LOOKUP = (
+    select(
+        User.id,
+        User.email,
+        User.name,
+        User.role,
+        User.team_id,
+        User.active,
+        ApiToken.id.label("token_id"),
+        ApiToken.label,
+        ApiToken.last_used_at,
+    )
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("digest"), ApiToken.revoked_at.is_(None))
+)
+
+
+def authenticate_token(db: Database, token: str, *, now: datetime) -> Identity | None:
+    """The active user behind a bearer token, or ``None``. One indexed read per request;
+    revocation takes effect on the next request."""
     with db.query() as conn:
-        row = (
-            conn.execute(
-                select(
-                    User.__table__,
-                    ApiToken.id.label("token_id"),
-                    ApiToken.label.label("label"),
-                    ApiToken.last_used_at.label("last_used_at"),
-                )
-                .join(ApiToken, ApiToken.user_id == User.id)
-                .where(ApiToken.token_hash == token_digest(token), ApiToken.revoked_at.is_(None))
-            )
-            .mappings()
-            .first()
-        )
-    if row is None or not row["active"]:
+        row = conn.execute(_TOKEN_LOOKUP, {"digest": token_digest(token)}).first()
+    if row is None or not row.active:
         return None
-    user = User(
-        id=row["id"],
-        email=row["email"],
-        name=row["name"],
-        role=row["role"],
-        team_id=row["team_id"],
-        active=row["active"],
-        created_at=row["created_at"],
-    )
-    tok = ApiToken(
-        id=row["token_id"], user_id=row["id"], label=row["label"], last_used_at=row["last_used_at"]
-    )
-    if tok.last_used_at is None or now - tok.last_used_at > LAST_USED_PRECISION:
+    if row.last_used_at is None or now - row.last_used_at > LAST_USED_PRECISION:
         with db.write() as s:
-            s.execute(update(ApiToken).where(ApiToken.id == tok.id).values(last_used_at=now))
-    return user, tok
+            s.execute(update(ApiToken).where(ApiToken.id == row.token_id).values(last_used_at=now))
+    return Identity(
+        row.id, row.email, row.name, row.role, row.team_id, row.active, row.token_id, row.label
+    )
 
 
-def user_actor(user: User, origin: str) -> Actor:
+def user_actor(user: User | Identity, origin: str) -> Actor:
     return Actor(kind="user", id=user.id, label=user.email, role=user.role, origin=origin)

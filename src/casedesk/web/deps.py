@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from fastapi import Depends, HTTPException, Request
 
 from casedesk.context import Context
-from casedesk.db.tables import User
 from casedesk.domain.actors import Actor
 from casedesk.services import users
 
@@ -21,7 +20,7 @@ async def context(request: Request) -> Context:
 
 @dataclass(frozen=True)
 class Principal:
-    user: User
+    user: users.Identity
     actor: Actor
 
 
@@ -34,8 +33,7 @@ def principal(request: Request, ctx: Context = Depends(context)) -> Principal:
     found = users.authenticate_token(ctx.db, token.strip(), now=ctx.clock.now())
     if found is None:
         raise HTTPException(401, "This API token is unknown or revoked")
-    user, tok = found
-    return Principal(user, users.user_actor(user, origin=f"token:{tok.label}"))
+    return Principal(found, users.user_actor(found, origin=f"token:{found.token_label}"))
 
 
 def require(*roles: str) -> Callable[..., Principal]:

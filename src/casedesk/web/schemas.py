@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from casedesk.config import AppConfig
 from casedesk.db.tables import AuditEvent, Case, Customer, Message, User
 from casedesk.domain import case_fields
-from casedesk.services.cases import ticket_id
+from casedesk.services.case_rows import CaseSnapshot, ticket_id
+from casedesk.services.customers import CustomerRecord
 
 
 class _In(BaseModel):
@@ -68,7 +69,7 @@ class CustomerOut(BaseModel):
     external_ref: str | None
 
     @classmethod
-    def of(cls, c: Customer) -> CustomerOut:
+    def of(cls, c: Customer | CustomerRecord) -> CustomerOut:
         return cls(id=c.id, name=c.name, email=c.email, phone=c.phone, external_ref=c.external_ref)
 
 
@@ -110,7 +111,7 @@ class CaseOut(BaseModel):
     last_customer_activity_at: datetime | None
 
     @classmethod
-    def of(cls, case: Case, config: AppConfig) -> CaseOut:
+    def of(cls, case: Case | CaseSnapshot, config: AppConfig) -> CaseOut:
         wf = config.lifecycle
         status_name = wf.status(case.status).name if wf.has_status(case.status) else case.status
         return cls(
