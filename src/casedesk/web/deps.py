@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Request, Response
+from pydantic import BaseModel
 
 from casedesk.context import Context
 from casedesk.domain.actors import Actor
@@ -53,3 +54,12 @@ STAFF = ("admin", "lead", "agent")
 staff = require(*STAFF)
 leads = require("admin", "lead")
 admins = require("admin")
+
+
+def json_response(
+    model: BaseModel, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    """Serialise a response model once, here. Returning a ``Response`` from a sync endpoint
+    spares FastAPI a second validation pass and a trip to the thread pool; the route's
+    ``response_model`` still documents the shape."""
+    return Response(model.model_dump_json(), status, headers, media_type="application/json")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from casedesk.context import Context
 from casedesk.domain.lifecycle import TransitionRequest
 from casedesk.services import audit_queries, case_queries, cases, customers
-from casedesk.web.deps import Principal, context, staff
+from casedesk.web.deps import Principal, context, json_response, staff
 from casedesk.web.schemas import (
     CaseDetail,
     CaseIn,
@@ -34,9 +34,8 @@ def create_case(
     body: CaseIn,
     ctx: Ctx,
     who: Staff,
-    response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-) -> CaseOut:
+) -> Response:
     """Open a case. A retry with the same ``Idempotency-Key`` returns the first case."""
     idem = None
     if idempotency_key:
@@ -50,8 +49,7 @@ def create_case(
         ctx.db, ctx.config, data, actor=who.actor, now=ctx.clock.now(), idempotency=idem
     )
     out = CaseOut.of(case, ctx.config)
-    response.headers["Location"] = f"/api/v1/cases/{out.id}"
-    return out
+    return json_response(out, 201, headers={"Location": f"/api/v1/cases/{out.id}"})
 
 
 @router.get("", response_model=CasePage)
@@ -71,7 +69,7 @@ def list_cases(
     sort: str = "-created",
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=case_queries.MAX_LIMIT)] = 50,
-) -> CasePage:
+) -> Response:
     """The queue, filtered; ``next_cursor`` continues where this page ended."""
     filters = case_queries.CaseFilter(
         status=status,
@@ -88,12 +86,14 @@ def list_cases(
     page = case_queries.list_cases(
         ctx.db, filters, sort=sort, cursor=cursor, limit=limit, me=who.user.id
     )
-    return CasePage(
-        items=[CaseOut.of(c, ctx.config) for c in page.items], next_cursor=page.next_cursor
+    return json_response(
+        CasePage(
+            items=[CaseOut.of(c, ctx.config) for c in page.items], next_cursor=page.next_cursor
+        )
     )
 
 
-def _detail(ctx: Context, who: Principal, ref: str) -> CaseDetail:
+def _detail(ctx: Context, who: Principal, ref: str) -> Response:
     case = cases.get_case(ctx.db, ctx.config, ref)
     base = CaseOut.of(case, ctx.config)
     return CaseDetail(
@@ -106,33 +106,33 @@ def _detail(ctx: Context, who: Principal, ref: str) -> CaseDetail:
 
 
 @router.get("/{ticket_id}", response_model=CaseDetail)
-def get_case(ticket_id: str, ctx: Ctx, who: Staff) -> CaseDetail:
+def get_case(ticket_id: str, ctx: Ctx, who: Staff) -> Response:
     """One case with its messages; the ticket ID is matched in any letter case."""
-    return _detail(ctx, who, ticket_id)
+    return json_response(_detail(ctx, who, ticket_id))
 
 
 @router.patch("/{ticket_id}", response_model=CaseOut)
-def update_case(ticket_id: str, body: CasePatch, ctx: Ctx, who: Staff) -> CaseOut:
+def update_case(ticket_id: str, body: CasePatch, ctx: Ctx, who: Staff) -> Response:
     """Change fields; only the fields sent are touched (``null`` clears team or assignee)."""
     changes = body.model_dump(exclude_unset=True)
     case = cases.update_case(
         ctx.db, ctx.config, ticket_id, changes, actor=who.actor, now=ctx.clock.now()
     )
-    return CaseOut.of(case, ctx.config)
+    return json_response(CaseOut.of(case, ctx.config))
 
 
 @router.post("/{ticket_id}/transitions", response_model=CaseOut)
-def transition_case(ticket_id: str, body: TransitionIn, ctx: Ctx, who: Staff) -> CaseOut:
+def transition_case(ticket_id: str, body: TransitionIn, ctx: Ctx, who: Staff) -> Response:
     """Move the case to another status; 409 names the allowed targets, 422 a missing reason."""
     request = TransitionRequest(body.reason_code, body.reason, body.resolution)
     case = cases.transition_case(
         ctx.db, ctx.config, ticket_id, body.to, request, actor=who.actor, now=ctx.clock.now()
     )
-    return CaseOut.of(case, ctx.config)
+    return json_response(CaseOut.of(case, ctx.config))
 
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
-def add_message(ticket_id: str, body: MessageIn, ctx: Ctx, who: Staff) -> MessageOut:
+def add_message(ticket_id: str, body: MessageIn, ctx: Ctx, who: Staff) -> Response:
     """A public reply to the customer or an internal note."""
     message = cases.add_message(
         ctx.db,
@@ -143,7 +143,7 @@ def add_message(ticket_id: str, body: MessageIn, ctx: Ctx, who: Staff) -> Messag
         actor=who.actor,
         now=ctx.clock.now(),
     )
-    return MessageOut.of(message)
+    return json_response(MessageOut.of(message), 201)
 
 
 @router.get("/{ticket_id}/events", response_model=EventPage)
