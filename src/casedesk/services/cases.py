@@ -111,82 +111,9 @@ def create_case(
 ) -> CaseView:
     """Open a new case in the workflow's initial status; a repeated idempotency key returns the
     case the first request created."""
-    subject = data.subject.strip()
-    if not subject:
-        raise InvalidInput("a case needs a subject", field="subject")
-    channel = case_fields.check_channel(data.channel)
-    priority = case_fields.priority_rank(data.priority)
-    category = case_fields.check_category(data.category, config.cases.categories)
-    tags = case_fields.normalise_tags(data.tags)
-    fields = case_fields.check_custom_fields(
-        config.cases.fields, data.custom_fields, current={}, creating=True
-    )
     try:
         with db.write() as s:
-            customer = _customer(s, data, actor=actor, now=now)
-            team, assignee = _team(s, data.team), _user(s, data.assignee)
-            status = config.lifecycle.initial
-            row = {
-                "subject": subject,
-                "description": data.description,
-                "channel": channel,
-                "customer_id": customer.id if customer else None,
-                "priority": priority,
-                "category": category,
-                "custom_fields": fields,
-                "team_id": team.id if team else None,
-                "assignee_id": assignee.id if assignee else None,
-                "status": status,
-                "status_category": config.lifecycle.category(status),
-                "created_at": now,
-                "updated_at": now,
-                "reopen_count": 0,
-                "last_customer_activity_at": now if actor.kind == "customer" else None,
-            }
-            # Core inserts: the busiest write path skips the unit-of-work bookkeeping.
-            number = s.execute(_INSERT_CASE, row).scalar_one()
-            if tags:
-                s.execute(_INSERT_TAG, [{"case_number": number, "tag": t} for t in tags])
-            case: CaseView = CaseSnapshot(
-                number=number, customer=customer, team=team, assignee=assignee, tags=tags, **row
-            )
-            record(
-                s,
-                config,
-                case,
-                "case.created",
-                actor=actor,
-                now=now,
-                first=True,
-                data={
-                    "subject": subject,
-                    "channel": channel,
-                    "priority": data.priority,
-                    "status": status,
-                    "category": category,
-                    "tags": tags,
-                    "customer_id": customer.id if customer else None,
-                    "team": team.name if team else None,
-                    "assignee": assignee.email if assignee else None,
-                },
-            )
-            if idempotency:
-                s.execute(
-                    _INSERT_IDEMPOTENCY,
-                    {
-                        "owner": idempotency.owner,
-                        "key": idempotency.key,
-                        "fingerprint": idempotency.fingerprint,
-                        "case_number": number,
-                        "created_at": now,
-                    },
-                )
-            if data.first_message is not None:
-                # The row was written with Core; load it so the message's effects on it
-                # (timestamps, status) are flushed as an UPDATE.
-                case = s.get_one(Case, number)
-                insert_message(s, config, case, data.first_message, actor=actor, now=now)
-            return case
+            return insert_case(s, config, data, actor=actor, now=now, idempotency=idempotency)
     except IntegrityError:
         # Retries are rare, so the key is not looked up first: a repeated key fails the insert
         # (after the first request commits, on PostgreSQL) and the first case is returned.
@@ -197,6 +124,95 @@ def create_case(
         if earlier is None:
             raise
         return earlier
+
+
+def insert_case(
+    s: Session,
+    config: AppConfig,
+    data: NewCase,
+    *,
+    actor: Actor,
+    now: datetime,
+    idempotency: Idempotency | None = None,
+    linked_case_number: int | None = None,
+) -> CaseView:
+    """Write a new case (and its first message, if any) inside the caller's transaction."""
+    subject = data.subject.strip()
+    if not subject:
+        raise InvalidInput("a case needs a subject", field="subject")
+    channel = case_fields.check_channel(data.channel)
+    priority = case_fields.priority_rank(data.priority)
+    category = case_fields.check_category(data.category, config.cases.categories)
+    tags = case_fields.normalise_tags(data.tags)
+    fields = case_fields.check_custom_fields(
+        config.cases.fields, data.custom_fields, current={}, creating=True
+    )
+    customer = _customer(s, data, actor=actor, now=now)
+    team, assignee = _team(s, data.team), _user(s, data.assignee)
+    status = config.lifecycle.initial
+    row = {
+        "subject": subject,
+        "description": data.description,
+        "channel": channel,
+        "customer_id": customer.id if customer else None,
+        "priority": priority,
+        "category": category,
+        "custom_fields": fields,
+        "team_id": team.id if team else None,
+        "assignee_id": assignee.id if assignee else None,
+        "status": status,
+        "status_category": config.lifecycle.category(status),
+        "created_at": now,
+        "updated_at": now,
+        "reopen_count": 0,
+        "last_customer_activity_at": now if actor.kind == "customer" else None,
+        "linked_case_number": linked_case_number,
+    }
+    # Core inserts: the busiest write path skips the unit-of-work bookkeeping.
+    number = s.execute(_INSERT_CASE, row).scalar_one()
+    if tags:
+        s.execute(_INSERT_TAG, [{"case_number": number, "tag": t} for t in tags])
+    case: CaseView = CaseSnapshot(
+        number=number, customer=customer, team=team, assignee=assignee, tags=tags, **row
+    )
+    record(
+        s,
+        config,
+        case,
+        "case.created",
+        actor=actor,
+        now=now,
+        first=True,
+        data={
+            "subject": subject,
+            "channel": channel,
+            "priority": data.priority,
+            "status": status,
+            "category": category,
+            "tags": tags,
+            "customer_id": customer.id if customer else None,
+            "team": team.name if team else None,
+            "assignee": assignee.email if assignee else None,
+        }
+        | ({"linked_case": linked_case_number} if linked_case_number else {}),
+    )
+    if idempotency:
+        s.execute(
+            _INSERT_IDEMPOTENCY,
+            {
+                "owner": idempotency.owner,
+                "key": idempotency.key,
+                "fingerprint": idempotency.fingerprint,
+                "case_number": number,
+                "created_at": now,
+            },
+        )
+    if data.first_message is not None:
+        # The row was written with Core; load it so the message's effects on it
+        # (timestamps, status) are flushed as an UPDATE.
+        case = s.get_one(Case, number)
+        insert_message(s, config, case, data.first_message, actor=actor, now=now)
+    return case
 
 
 _INSERT_CASE = Case.__table__.insert().returning(Case.__table__.c.number)

@@ -1,0 +1,192 @@
+"""The one way in for every channel: ``receive`` turns an inbound message into a new case or a
+message threaded onto an existing one, in one transaction.
+
+Threading, in layers: an explicit case reference from the adapter (a chat session's case, a
+portal reply), then the external ids the message answers (e-mail In-Reply-To/References
+naming a Message-ID casedesk stored or sent), then ticket IDs tagged in the subject when the
+sender is that case's customer, else a new case. A message for a closed case opens a new case
+linked to it. The same external id twice (an SMTP retry, an IMAP re-poll, a webhook retry)
+creates nothing new. Automatic mail (auto-replies, bounces) never opens a case; it is recorded
+against the case it refers to, if any.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from casedesk.config import AppConfig
+from casedesk.db.session import Database
+from casedesk.db.tables import Case, Customer, Message
+from casedesk.domain.actors import Actor
+from casedesk.domain.ticket_ids import find_ticket_ids
+from casedesk.services import case_rows, cases, customers
+from casedesk.services.messages import NewAttachment, NewMessage, insert_message
+
+Outcome = Literal[
+    "created", "threaded", "followup", "duplicate", "noise_recorded", "noise_unmatched"
+]
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """What a channel received, already parsed into plain values."""
+
+    channel: str
+    sender: customers.CustomerInput
+    subject: str
+    body: str
+    external_id: str | None = None
+    html: str | None = None
+    attachments: Sequence[NewAttachment] = ()
+    replies_to: Sequence[str] = ()  # external ids this message answers, newest last
+    case_number: int | None = None  # set when the adapter already knows the case
+    auto_reason: str | None = None  # why this is automatic mail (never opens a case)
+    priority: str = "normal"
+    category: str | None = None
+    tags: Sequence[str] = ()
+    custom_fields: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    outcome: Outcome
+    case_number: int | None
+    message_id: int | None
+    customer_id: int | None = None
+
+    @property
+    def created_case(self) -> bool:
+        return self.outcome in ("created", "followup")
+
+
+def receive(
+    db: Database, config: AppConfig, inbound: InboundMessage, *, now: datetime
+) -> IntakeResult:
+    """Store ``inbound`` once: as a new case, a message on its case, or recorded noise."""
+    try:
+        with db.write() as s:
+            return _receive(s, config, inbound, now)
+    except IntegrityError:
+        # A concurrent delivery of the same external id won the race: report it as the
+        # duplicate it is (the whole losing transaction, case included, rolled back).
+        if inbound.external_id:
+            with db.read() as s:
+                earlier = _existing(s, inbound.external_id)
+            if earlier is not None:
+                return earlier
+        raise
+
+
+def _existing(s: Session, external_id: str) -> IntakeResult | None:
+    row = s.execute(
+        select(Message.id, Message.case_number, Message.author_customer_id).where(
+            Message.external_id == external_id
+        )
+    ).first()
+    return (
+        IntakeResult("duplicate", row.case_number, row.id, row.author_customer_id) if row else None
+    )
+
+
+def _receive(s: Session, config: AppConfig, inbound: InboundMessage, now: datetime) -> IntakeResult:
+    if inbound.external_id and (earlier := _existing(s, inbound.external_id)) is not None:
+        return earlier
+    target = _thread(s, config, inbound)
+    if inbound.auto_reason is not None:
+        return _record_noise(s, config, inbound, target, now)
+    customer = customers.resolve(s, inbound.sender, actor=_channel_actor(inbound), now=now)
+    actor = Actor(
+        kind="customer",
+        id=customer.id,
+        label=customer.email or customer.name,
+        origin=inbound.channel,
+    )
+    message = NewMessage(
+        body=inbound.body,
+        visibility="public",
+        channel=inbound.channel,
+        html=inbound.html,
+        external_id=inbound.external_id,
+        attachments=inbound.attachments,
+    )
+    if target is not None and target.status_category != "closed":
+        case = case_rows.lock_case(s, config, target.number)
+        row = insert_message(s, config, case, message, actor=actor, now=now)
+        return IntakeResult("threaded", case.number, row.id, customer.id)
+    new = cases.NewCase(
+        subject=inbound.subject.strip()[:300] or "(no subject)",
+        description=inbound.body,
+        channel=inbound.channel,
+        customer_id=customer.id,
+        priority=inbound.priority,
+        category=inbound.category,
+        tags=inbound.tags,
+        custom_fields=inbound.custom_fields,
+        first_message=message,
+    )
+    linked = target.number if target is not None else None
+    case = cases.insert_case(s, config, new, actor=actor, now=now, linked_case_number=linked)
+    first = s.scalar(select(Message.id).where(Message.case_number == case.number).limit(1))
+    return IntakeResult("followup" if linked else "created", case.number, first, customer.id)
+
+
+def _thread(s: Session, config: AppConfig, inbound: InboundMessage) -> Case | None:
+    """The case this message belongs to, or ``None`` for a new case."""
+    if inbound.case_number is not None:
+        return s.get(Case, inbound.case_number)
+    if inbound.replies_to:
+        number = s.scalar(
+            select(Message.case_number)
+            .where(Message.external_id.in_(list(inbound.replies_to)))
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        if number is not None:
+            return s.get(Case, number)
+    tagged = find_ticket_ids(inbound.subject, prefix=config.tickets.prefix)
+    if tagged and inbound.sender.email:
+        sender = inbound.sender.email.strip().lower()
+        for number in tagged:
+            case = s.get(Case, number)
+            if case is not None and _may_write_to(s, case, sender):
+                return case
+    return None
+
+
+def _may_write_to(s: Session, case: Case, sender: str) -> bool:
+    """Only the case's customer threads by subject tag, so a guessed ticket ID in a stranger's
+    subject opens a new case instead of writing into someone else's."""
+    if case.customer_id is None:
+        return False
+    email = s.scalar(select(Customer.email).where(Customer.id == case.customer_id))
+    return email is not None and email.lower() == sender
+
+
+def _channel_actor(inbound: InboundMessage) -> Actor:
+    return Actor(kind="channel", label=inbound.channel, origin=inbound.channel)
+
+
+def _record_noise(
+    s: Session, config: AppConfig, inbound: InboundMessage, target: Case | None, now: datetime
+) -> IntakeResult:
+    """Automatic mail: kept as an internal note on the case it refers to (never reopening it,
+    never counting as customer activity). With no case to refer to, the adapter decides
+    where it goes (e-mail keeps it in quarantine)."""
+    if target is None:
+        return IntakeResult("noise_unmatched", None, None)
+    case = case_rows.lock_case(s, config, target.number)
+    note = NewMessage(
+        body=f"[automatic message: {inbound.auto_reason}]\n{inbound.body}",
+        visibility="internal",
+        channel=inbound.channel,
+        external_id=inbound.external_id,
+    )
+    row = insert_message(s, config, case, note, actor=_channel_actor(inbound), now=now)
+    return IntakeResult("noise_recorded", case.number, row.id)
