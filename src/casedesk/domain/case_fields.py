@@ -62,11 +62,16 @@ def check_category(category: str | None, allowed: Sequence[str]) -> str | None:
 
 
 class FieldDef(Protocol):
-    id: str
-    name: str
-    type: str
-    options: list[str]
-    required: bool
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def options(self) -> list[str]: ...
+    @property
+    def required(self) -> bool: ...
 
 
 def check_custom_fields(

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from casedesk.db.session import Database
-from casedesk.db.tables import AuditEvent, AuditSeal
+from casedesk.db.tables import AuditEvent, AuditSeal, table
 from casedesk.domain import audit_chain
 from casedesk.domain.actors import Actor
 
@@ -68,7 +68,7 @@ def record(
     return digest
 
 
-_INSERT_EVENT = AuditEvent.__table__.insert()
+_INSERT_EVENT = table(AuditEvent).insert()
 
 
 def seal(db: Database, *, now: datetime, batch: int = 5000) -> int:
@@ -109,7 +109,7 @@ def seal(db: Database, *, now: datetime, batch: int = 5000) -> int:
             )
             prev = new
         if values:
-            s.execute(AuditSeal.__table__.insert(), values)
+            s.execute(table(AuditSeal).insert(), values)
         return len(values)
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from casedesk.config import AppConfig
 from casedesk.db.session import Database
-from casedesk.db.tables import Case, CaseTag, Customer, IdempotencyKey, Team, User
+from casedesk.db.tables import Case, CaseTag, Customer, IdempotencyKey, Team, User, table
 from casedesk.domain import case_fields
 from casedesk.domain.actors import Actor
 from casedesk.domain.errors import InvalidInput
@@ -150,7 +150,7 @@ def insert_case(
     customer = _customer(s, data, actor=actor, now=now)
     team, assignee = _team(s, data.team), _user(s, data.assignee)
     status = config.lifecycle.initial
-    row = {
+    row: dict[str, Any] = {
         "subject": subject,
         "description": data.description,
         "channel": channel,
@@ -215,9 +215,9 @@ def insert_case(
     return case
 
 
-_INSERT_CASE = Case.__table__.insert().returning(Case.__table__.c.number)
-_INSERT_TAG = CaseTag.__table__.insert()
-_INSERT_IDEMPOTENCY = IdempotencyKey.__table__.insert()
+_INSERT_CASE = table(Case).insert().returning(table(Case).c.number)
+_INSERT_TAG = table(CaseTag).insert()
+_INSERT_IDEMPOTENCY = table(IdempotencyKey).insert()
 
 
 def _replay(s: Session, idem: Idempotency) -> Case | None:
@@ -233,7 +233,9 @@ def _replay(s: Session, idem: Idempotency) -> Case | None:
     return s.get(Case, row.case_number)
 
 
-def _customer(s: Session, data: NewCase, *, actor: Actor, now: datetime) -> Customer | None:
+def _customer(
+    s: Session, data: NewCase, *, actor: Actor, now: datetime
+) -> Customer | customers.CustomerRecord | None:
     if data.customer_id is not None:
         customer = s.get(Customer, data.customer_id)
         if customer is None:

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from casedesk.db.session import Database
-from casedesk.db.tables import Customer
+from casedesk.db.tables import Customer, table
 from casedesk.domain.actors import Actor
 from casedesk.domain.errors import InvalidInput, NotFound
 from casedesk.services import audit
@@ -90,7 +90,7 @@ def resolve(
     }
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     new_id = s.scalar(
-        insert(Customer.__table__).values(**values).on_conflict_do_nothing().returning(Customer.id)
+        insert(table(Customer)).values(**values).on_conflict_do_nothing().returning(Customer.id)
     )
     if new_id is None:  # created by a concurrent transaction a moment ago
         row = s.execute(select(*_COLUMNS).where(Customer.email == email)).one()

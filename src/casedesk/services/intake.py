@@ -12,7 +12,7 @@ against the case it refers to, if any.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -32,6 +32,7 @@ from casedesk.services.messages import NewAttachment, NewMessage, insert_message
 Outcome = Literal[
     "created", "threaded", "followup", "duplicate", "noise_recorded", "noise_unmatched"
 ]
+STORED = ("created", "threaded", "followup")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,9 @@ class InboundMessage:
     category: str | None = None
     tags: Sequence[str] = ()
     custom_fields: dict[str, object] = field(default_factory=dict)
+    # Called inside the intake transaction once the message is stored (not for duplicates or
+    # noise), so an adapter's own rows (a chat session's case, a call log) commit with it.
+    on_stored: Callable[[Session, IntakeResult], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,10 @@ def receive(
     """Store ``inbound`` once: as a new case, a message on its case, or recorded noise."""
     try:
         with db.write() as s:
-            return _receive(s, config, inbound, now)
+            result = _receive(s, config, inbound, now)
+            if inbound.on_stored is not None and result.outcome in STORED:
+                inbound.on_stored(s, result)
+            return result
     except IntegrityError:
         # A concurrent delivery of the same external id won the race: report it as the
         # duplicate it is (the whole losing transaction, case included, rolled back).
@@ -132,9 +139,9 @@ def _receive(s: Session, config: AppConfig, inbound: InboundMessage, now: dateti
         first_message=message,
     )
     linked = target.number if target is not None else None
-    case = cases.insert_case(s, config, new, actor=actor, now=now, linked_case_number=linked)
-    first = s.scalar(select(Message.id).where(Message.case_number == case.number).limit(1))
-    return IntakeResult("followup" if linked else "created", case.number, first, customer.id)
+    created = cases.insert_case(s, config, new, actor=actor, now=now, linked_case_number=linked)
+    first = s.scalar(select(Message.id).where(Message.case_number == created.number).limit(1))
+    return IntakeResult("followup" if linked else "created", created.number, first, customer.id)
 
 
 def _thread(s: Session, config: AppConfig, inbound: InboundMessage) -> Case | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request, Response
@@ -37,7 +37,7 @@ def principal(request: Request, ctx: Context = Depends(context)) -> Principal:
     return Principal(found, users.user_actor(found, origin=f"token:{found.token_label}"))
 
 
-def require(*roles: str) -> Callable[..., Principal]:
+def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting only users whose role is in ``roles``."""
 
     async def check(p: Principal = Depends(principal)) -> Principal:

@@ -93,7 +93,7 @@ def list_cases(
     )
 
 
-def _detail(ctx: Context, who: Principal, ref: str) -> Response:
+def _detail(ctx: Context, who: Principal, ref: str) -> CaseDetail:
     case = cases.get_case(ctx.db, ctx.config, ref)
     base = CaseOut.of(case, ctx.config)
     return CaseDetail(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from casedesk.context import Context
+from casedesk.db.tables import User
 from casedesk.domain.errors import Forbidden
 from casedesk.services import customers, users
 from casedesk.web.deps import Principal, admins, context, principal, staff
@@ -77,7 +78,7 @@ def list_tokens(ctx: Ctx, who: Staff) -> list[TokenOut]:
 @router.post("/tokens", status_code=201, response_model=NewTokenOut)
 def create_token(body: TokenIn, ctx: Ctx, who: Staff) -> NewTokenOut:
     """A new API token, shown once in ``token``. Admins may issue one for another user."""
-    owner = who.user
+    owner: users.Identity | User = who.user
     if body.user is not None and str(body.user) not in (str(owner.id), owner.email):
         if who.user.role != "admin":
             raise Forbidden("only admins may issue tokens for another user")
