@@ -1,1 +1,1 @@
-"""Intake channels: each turns what arrives into a message for the intake service."""
+"""Channel adapters: turn what arrives on each channel into calls of one intake service."""

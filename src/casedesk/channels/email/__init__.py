@@ -1,1 +1,1 @@
-"""E-mail in and out."""
+"""The e-mail channel: parsing inbound MIME, threading, SMTP/IMAP intake and outbound mail."""
