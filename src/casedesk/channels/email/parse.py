@@ -10,9 +10,6 @@ recognition of automatic mail in ``noise``.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import codecs
 import email.policy
 import hashlib
 import re
@@ -25,33 +22,52 @@ from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 
 from casedesk.channels.email import noise, quotes
+from casedesk.channels.email.decode import (
+    CONTROL_CHARS,
+    decode_text,
+    decode_words,
+    lenient_b64decode,
+    recover_header,
+    unflow,
+    unstructured,
+)
 from casedesk.channels.email.html import html_to_text, sanitize_html, scrub
 
-__all__ = ["Attachment", "ParsedEmail", "Unparseable", "decode_text", "decode_words",
-           "html_to_text", "parse_email", "sanitize_html"]
+__all__ = [
+    "Attachment",
+    "ParsedEmail",
+    "Unparseable",
+    "decode_text",
+    "decode_words",
+    "html_to_text",
+    "parse_email",
+    "sanitize_html",
+]
 
 _MAX_DEPTH = 30
 _PARSE_BUDGET = 15_000_000  # lines x nesting depth, about two seconds of the stdlib parser
 _MAX_PARTS = 1000
 _MAX_REFERENCES = 100
-_REPORT_PARTS = {"message/delivery-status", "message/disposition-notification",
-                 "message/global-delivery-status", "message/global-disposition-notification"}
+_REPORT_PARTS = {
+    "message/delivery-status",
+    "message/disposition-notification",
+    "message/global-delivery-status",
+    "message/global-disposition-notification",
+}
 _HEADER_PARTS = {"text/rfc822-headers", "message/global-headers"}
-_CHARSET_ALIASES = {"iso-8859-1": "cp1252", "latin1": "cp1252", "us-ascii": "ascii",
-                    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030",
-                    "shift_jis": "cp932", "shift-jis": "cp932", "x-sjis": "cp932", "sjis": "cp932",
-                    "euc-kr": "cp949", "ks_c_5601-1987": "cp949", "iso-2022-jp": "iso2022_jp_ext",
-                    "iso-8859-8-i": "iso8859-8", "unicode-1-1-utf-7": "utf-7", "utf8": "utf-8"}
-_WESTERN = {"ascii", "utf-8", "cp1252", "iso8859-1"}
-_NOT_CHARSETS = {"unicode-escape", "raw-unicode-escape", "undefined", "idna", "punycode"}
-_EXTENSIONS = {"application/pdf": ".pdf", "image/png": ".png", "image/jpeg": ".jpg",
-               "image/gif": ".gif", "text/plain": ".txt", "text/html": ".html",
-               "text/calendar": ".ics", "text/csv": ".csv"}
-_ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
+_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/gif": ".gif",
+    "text/plain": ".txt",
+    "text/html": ".html",
+    "text/calendar": ".ics",
+    "text/csv": ".csv",
+}
 _ADDR_SPEC = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+")
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]{1,40})""", re.I)
 _BRACKETED = re.compile(r"<([^<>]*)>")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class Unparseable(Exception):
@@ -142,8 +158,11 @@ def _parse(data: bytes, own: Sequence[str], max_attachment_bytes: int) -> Parsed
         reply_text = quotes.strip_quoted(text)
     ctype = _content_type(msg)
     auto_reason, is_bounce = noise.classify(
-        headers=headers, from_address=from_address, content_type=ctype,
-        report_type=_param(msg, "report-type") or None, own_addresses=own,
+        headers=headers,
+        from_address=from_address,
+        content_type=ctype,
+        report_type=_param(msg, "report-type") or None,
+        own_addresses=own,
     )
     message_id = noise.normalise_id(_first(headers, "message-id"))
     references = _ids(headers.get("references", []))
@@ -158,7 +177,7 @@ def _parse(data: bytes, own: Sequence[str], max_attachment_bytes: int) -> Parsed
         to=[a for _, a in _addresses(headers.get("to", []))],
         cc=[a for _, a in _addresses(headers.get("cc", []))],
         reply_to=next((a for _, a in _addresses(headers.get("reply-to", []))), None),
-        subject=_unstructured(_first(headers, "subject")) or "(no subject)",
+        subject=unstructured(_first(headers, "subject")) or "(no subject)",
         date=_date(_first(headers, "date")),
         text=text,
         html=sanitize_html(raw_html).strip() if raw_html is not None else None,
@@ -218,77 +237,13 @@ def _headers(part: Message) -> dict[str, list[str]]:
         return out
     for name, value in items:
         unfolded = re.sub(r"\r?\n(?=[ \t])", "", str(value)).replace("\r", " ").replace("\n", " ")
-        out.setdefault(str(name).strip().lower(), []).append(_recover(unfolded))
+        out.setdefault(str(name).strip().lower(), []).append(recover_header(unfolded))
     return out
 
 
 def _first(headers: dict[str, list[str]], name: str) -> str:
     values = headers.get(name)
     return values[0] if values else ""
-
-
-def _recover(value: str) -> str:
-    """Undo the parser's surrogate escapes of raw 8-bit header bytes (mostly unlabelled UTF-8)."""
-    if not any("\udc80" <= c <= "\udcff" for c in value):
-        return scrub(value)
-    try:
-        return decode_text(value.encode("utf-8", "surrogateescape"), None)
-    except Exception:
-        return scrub(value)
-
-
-def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words, leniently: bad padding, unknown charsets, split words."""
-    out: list[str] = []
-    pending = bytearray()
-    charset: str | None = None
-    pos = 0
-    for match in _ENCODED_WORD.finditer(value):
-        gap = value[pos : match.start()]
-        if charset is None or gap.strip():  # whitespace between two encoded words is dropped
-            out.append(decode_text(bytes(pending), charset) if pending else "")
-            pending.clear()
-            out.append(gap)
-        word_charset = match.group(1).split("*", 1)[0].lower()
-        if charset is not None and word_charset != charset and pending:
-            out.append(decode_text(bytes(pending), charset))
-            pending.clear()
-        charset = word_charset
-        pending += _word_bytes(match.group(2), match.group(3))
-        pos = match.end()
-    if pending:
-        out.append(decode_text(bytes(pending), charset))
-    out.append(value[pos:])
-    return scrub("".join(out))
-
-
-def _word_bytes(encoding: str, text: str) -> bytes:
-    if encoding in "bB":
-        return _b64(text)
-    try:
-        return binascii.a2b_qp(text.encode("utf-8", "replace"), header=True)
-    except (binascii.Error, ValueError):
-        return b""
-
-
-def _b64(text: str | bytes) -> bytes:
-    """Base64 decoded as far as it goes: junk characters dropped, each padded run on its own."""
-    if isinstance(text, bytes):
-        text = text.decode("ascii", "replace")
-    out = bytearray()
-    # Some mailers concatenate separately encoded chunks, padding and all.
-    for chunk in re.split(r"=+", re.sub(r"[^A-Za-z0-9+/=]", "", text)):
-        if len(chunk) % 4 == 1:  # a lone trailing character carries no whole byte
-            chunk = chunk[:-1]
-        try:
-            out += base64.b64decode(chunk + "=" * (-len(chunk) % 4))
-        except (binascii.Error, ValueError):
-            continue
-    return bytes(out)
-
-
-def _unstructured(value: str) -> str:
-    return " ".join(_CONTROL.sub(" ", decode_words(value)).split())
 
 
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
@@ -303,7 +258,7 @@ def _addresses(values: list[str]) -> list[tuple[str, str]]:
             clean = _addr(addr)
             if clean and clean not in seen:
                 seen.add(clean)
-                out.append((_unstructured(name).strip("\"' "), clean))
+                out.append((unstructured(name).strip("\"' "), clean))
     return out
 
 
@@ -395,10 +350,12 @@ class _Walk:
         rich = next((o for o in reversed(options) if any(s.html is not None for s in o)), None)
         if plain is None and rich is None:
             return next((o for o in options if o), [])
-        return [_Segment(
-            plain="\n".join(s.plain for s in plain if s.plain is not None) if plain else None,
-            html="".join(s.html for s in rich if s.html is not None) if rich else None,
-        )]
+        return [
+            _Segment(
+                plain="\n".join(s.plain for s in plain if s.plain is not None) if plain else None,
+                html="".join(s.html for s in rich if s.html is not None) if rich else None,
+            )
+        ]
 
     def _is_body(self, part: Message) -> bool:
         if _disposition(part) == "attachment":
@@ -421,7 +378,7 @@ class _Walk:
                 break
             except Exception:
                 continue
-        subject = _safe_filename(_unstructured(_first(inner_headers, "subject")))
+        subject = _safe_filename(unstructured(_first(inner_headers, "subject")))
         self._attach(part, ctype, data, default_name=f"{subject or 'message'}.eml")
 
     def _attach(self, part: Message, ctype: str, data: bytes, default_name: str = "") -> None:
@@ -429,15 +386,17 @@ class _Walk:
         disposition = _disposition(part)
         name = _safe_filename(_filename(part)) or default_name
         oversized = len(data) > self.max_attachment_bytes
-        self.attachments.append(Attachment(
-            filename=name or "attachment" + _EXTENSIONS.get(ctype, ".bin"),
-            content_type=ctype,
-            size=len(data),
-            content=None if oversized else data,
-            content_id=cid,
-            inline=disposition == "inline" or (disposition is None and cid is not None),
-            oversized=oversized,
-        ))
+        self.attachments.append(
+            Attachment(
+                filename=name or "attachment" + _EXTENSIONS.get(ctype, ".bin"),
+                content_type=ctype,
+                size=len(data),
+                content=None if oversized else data,
+                content_id=cid,
+                inline=disposition == "inline" or (disposition is None and cid is not None),
+                oversized=oversized,
+            )
+        )
 
 
 def _bodies(segments: list[_Segment]) -> tuple[str, str | None, bool]:
@@ -501,14 +460,14 @@ def _filename(part: Message) -> str:
         name = None
     if not name:
         return ""
-    name = _recover(str(name))
+    name = recover_header(str(name))
     return decode_words(name) if "=?" in name else name
 
 
 def _safe_filename(name: str) -> str:
     """The last path component, without control characters or leading dots, at most 200 long."""
     name = re.split(r"[/\\]", scrub(name))[-1]
-    name = " ".join(_CONTROL.sub("", name).split()).lstrip(".").rstrip(". ")
+    name = " ".join(CONTROL_CHARS.sub("", name).split()).lstrip(".").rstrip(". ")
     if len(name) > 200:
         stem, dot, ext = name.rpartition(".")
         name = stem[: 199 - len(ext)] + dot + ext if dot and len(ext) <= 16 else name[:200]
@@ -520,7 +479,7 @@ def _payload(part: Message) -> bytes:
         if _first(_headers(part), "content-transfer-encoding").strip().lower() == "base64":
             payload = part.get_payload()
             if isinstance(payload, str):  # the stdlib returns undecodable base64 still encoded
-                return _b64(payload)
+                return lenient_b64decode(payload)
         data = part.get_payload(decode=True)
         if isinstance(data, bytes):
             return data
@@ -538,65 +497,5 @@ def _text(part: Message, ctype: str) -> str:
         charset = meta.group(1).decode("ascii", "replace") if meta else None
     text = decode_text(data, charset).replace("\r\n", "\n").replace("\r", "\n")
     if ctype == "text/plain" and _param(part, "format") == "flowed":
-        text = _unflow(text, delsp=_param(part, "delsp") == "yes")
+        text = unflow(text, delsp=_param(part, "delsp") == "yes")
     return text
-
-
-def decode_text(data: bytes, charset: str | None) -> str:
-    """``data`` in ``charset``, or, when that is unknown or wrong, UTF-8/Windows-1252/Latin-1."""
-    codec = _codec(charset)
-    if codec is not None:
-        try:
-            return scrub(data.decode(codec))
-        except Exception:
-            pass
-    if codec is None or codec in _WESTERN:
-        for fallback in ("utf-8", "cp1252"):
-            try:
-                return scrub(data.decode(fallback))
-            except UnicodeDecodeError:
-                continue
-        return scrub(data.decode("latin-1"))
-    try:
-        return scrub(data.decode(codec, "replace"))
-    except Exception:
-        return scrub(data.decode("utf-8", "replace"))
-
-
-def _codec(charset: str | None) -> str | None:
-    if not charset:
-        return None
-    name = charset.strip().strip("\"'").strip().lower()
-    try:
-        info = codecs.lookup(_CHARSET_ALIASES.get(name, name))
-    except Exception:
-        return None
-    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
-        return None
-    return info.name
-
-
-def _unflow(text: str, *, delsp: bool) -> str:
-    """Join RFC 3676 format=flowed soft line breaks back into paragraphs."""
-    out: list[str] = []
-    buf: str | None = None
-    depth = 0
-    for line in text.split("\n"):
-        level = len(line) - len(line.lstrip(">"))
-        content = line[level:].removeprefix(" ")
-        if buf is not None and level != depth:
-            out.append(_quoted(buf, depth))
-            buf = None
-        soft = content.endswith(" ") and content != "-- "
-        buf = (buf or "") + (content[:-1] if soft and delsp else content)
-        depth = level
-        if not soft:
-            out.append(_quoted(buf, depth))
-            buf = None
-    if buf is not None:
-        out.append(_quoted(buf, depth))
-    return "\n".join(out)
-
-
-def _quoted(text: str, depth: int) -> str:
-    return (">" * depth + " " + text).rstrip(" ") if depth else text
