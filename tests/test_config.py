@@ -105,6 +105,11 @@ webhook_url_env = "CASEDESK_SLACK_WEBHOOK"
 events = ["case.created", "sla.warning", "sla.breached", "case.escalated"]
 when = { priority = ["high", "urgent"] }
 to = ["slack-support"]
+
+[[notify.destinations]]                        # escalations may only name defined destinations
+id = "teams-leads"
+kind = "teams"
+webhook_url_env = "CASEDESK_TEAMS_WEBHOOK"
 """  # noqa: E501
 LINES = CONFIG.splitlines()
 

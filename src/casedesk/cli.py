@@ -240,11 +240,19 @@ def worker_cmd(
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between passes")] = 5.0,
 ) -> None:
-    """Run due background work: audit sealing, SLA sweeps, notifications."""
+    """Run due background work: SLA sweeps and escalations, auto-close, notification delivery,
+    mailbox polling, audit sealing. Any number of workers may run against PostgreSQL."""
+    import logging
+
     from casedesk import worker
 
+    logging.basicConfig(
+        level=Settings().log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
     ctx = _ctx()
     if once:
+        for problem in worker.startup_checks(ctx):
+            err.print(f"[yellow]warning[/yellow] {problem}")
         out.print(worker.run_once(ctx))
         return
     worker.run_forever(ctx, interval=interval)

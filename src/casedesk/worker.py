@@ -1,7 +1,10 @@
 """The background worker: each pass runs the work that is due, then sleeps.
 
-A pass is a list of jobs, each its own short transaction, so one failing job never stops the
-others and a crash loses nothing (the next pass finds the same due work again).
+A pass is a list of jobs, each its own short transactions, so one failing job never stops the
+others and a crash loses nothing (the next pass finds the same due work again). Jobs find due
+work through indexed next-check times and claim it with ``SELECT ... FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so any number of ``casedesk worker`` processes can run side by side; on SQLite the
+single writer lock serialises them.
 """
 
 from __future__ import annotations
@@ -52,10 +55,25 @@ def run_once(ctx: Context) -> dict[str, int]:
     return done
 
 
+def startup_checks(ctx: Context) -> list[str]:
+    """Problems the config check cannot see (teams and users live in the database); logged,
+    since a team may be created after the worker starts. Escalations report them again when they
+    run into them."""
+    try:
+        problems = sla.unknown_references(ctx)
+    except Exception:
+        log.exception("start-up check of SLA escalation targets failed")
+        return []
+    for problem in problems:
+        log.error("config: %s; escalations to it will fail until it exists", problem)
+    return problems
+
+
 def run_forever(
     ctx: Context, *, interval: float = 5.0, stop: threading.Event | None = None
 ) -> None:
     stop = stop or threading.Event()
+    startup_checks(ctx)
     while not stop.is_set():
         run_once(ctx)
         stop.wait(interval)

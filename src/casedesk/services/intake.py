@@ -4,10 +4,12 @@ message threaded onto an existing one, in one transaction.
 Threading, in layers: an explicit case reference from the adapter (a chat session's case, a
 portal reply), then the external ids the message answers (e-mail In-Reply-To/References
 naming a Message-ID casedesk stored or sent), then ticket IDs tagged in the subject when the
-sender is that case's customer, else a new case. A message for a closed case opens a new case
+sender is that case's customer or a known participant (someone on the case's e-mail, see
+``channels.email``), else a new case. A message for a closed case opens a new case
 linked to it. The same external id twice (an SMTP retry, an IMAP re-poll, a webhook retry)
 creates nothing new. Automatic mail (auto-replies, bounces) never opens a case; it is recorded
-against the case it refers to, if any.
+against the case it refers to, if any. An adapter may pass an ``admit`` check (the e-mail
+per-sender rate limit) that runs first in the same transaction and can refuse the message.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from casedesk.config import AppConfig
+from casedesk.db.channel_tables import EmailParticipant, EmailSent
 from casedesk.db.session import Database
 from casedesk.db.tables import Case, Customer, Message
 from casedesk.domain.actors import Actor
@@ -30,7 +33,7 @@ from casedesk.services import case_rows, cases, customers
 from casedesk.services.messages import NewAttachment, NewMessage, insert_message
 
 Outcome = Literal[
-    "created", "threaded", "followup", "duplicate", "noise_recorded", "noise_unmatched"
+    "created", "threaded", "followup", "duplicate", "noise_recorded", "noise_unmatched", "refused"
 ]
 STORED = ("created", "threaded", "followup")
 
@@ -56,6 +59,9 @@ class InboundMessage:
     # Called inside the intake transaction once the message is stored (not for duplicates or
     # noise), so an adapter's own rows (a chat session's case, a call log) commit with it.
     on_stored: Callable[[Session, IntakeResult], None] | None = None
+    # Called first in the intake transaction (after the duplicate check): a reason refuses the
+    # message (outcome "refused"; whatever the check wrote, such as a counter, still commits).
+    admit: Callable[[Session], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +70,7 @@ class IntakeResult:
     case_number: int | None
     message_id: int | None
     customer_id: int | None = None
+    reason: str | None = None  # why a message was refused
 
     @property
     def created_case(self) -> bool:
@@ -105,6 +112,8 @@ def _existing(s: Session, external_id: str) -> IntakeResult | None:
 def _receive(s: Session, config: AppConfig, inbound: InboundMessage, now: datetime) -> IntakeResult:
     if inbound.external_id and (earlier := _existing(s, inbound.external_id)) is not None:
         return earlier
+    if inbound.admit is not None and (reason := inbound.admit(s)) is not None:
+        return IntakeResult("refused", None, None, reason=reason)
     target = _thread(s, config, inbound)
     if inbound.auto_reason is not None:
         return _record_noise(s, config, inbound, target, now)
@@ -155,6 +164,13 @@ def _thread(s: Session, config: AppConfig, inbound: InboundMessage) -> Case | No
             .order_by(Message.id.desc())
             .limit(1)
         )
+        if number is None:  # an answer to mail casedesk sent (a reply, an acknowledgement)
+            number = s.scalar(
+                select(EmailSent.case_number)
+                .where(EmailSent.message_id.in_(list(inbound.replies_to)))
+                .order_by(EmailSent.created_at.desc())
+                .limit(1)
+            )
         if number is not None:
             return s.get(Case, number)
     tagged = find_ticket_ids(inbound.subject, prefix=config.tickets.prefix)
@@ -168,12 +184,18 @@ def _thread(s: Session, config: AppConfig, inbound: InboundMessage) -> Case | No
 
 
 def _may_write_to(s: Session, case: Case, sender: str) -> bool:
-    """Only the case's customer threads by subject tag, so a guessed ticket ID in a stranger's
-    subject opens a new case instead of writing into someone else's."""
-    if case.customer_id is None:
-        return False
-    email = s.scalar(select(Customer.email).where(Customer.id == case.customer_id))
-    return email is not None and email.lower() == sender
+    """Only the case's customer or a known participant threads by subject tag, so a guessed
+    ticket ID in a stranger's subject opens a new case instead of writing into someone else's."""
+    if case.customer_id is not None:
+        email = s.scalar(select(Customer.email).where(Customer.id == case.customer_id))
+        if email is not None and email.lower() == sender:
+            return True
+    participant = s.scalar(
+        select(EmailParticipant.email).where(
+            EmailParticipant.case_number == case.number, EmailParticipant.email == sender
+        )
+    )
+    return participant is not None
 
 
 def _channel_actor(inbound: InboundMessage) -> Actor:
