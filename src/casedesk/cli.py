@@ -219,20 +219,29 @@ def serve(
     import uvicorn
 
     from casedesk import worker
+    from casedesk.channels.email import smtpd as listener
 
     ctx = _ctx()
     if not no_worker:
         worker.start_in_thread(ctx)
-    err.print(f"casedesk on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs)")
-    uvicorn.run(
-        "casedesk.web.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=Settings().log_level,
-        access_log=False,
+    smtp = listener.start_configured(ctx)
+    err.print(
+        f"casedesk on http://{host}:{port}  console: http://{host}:{port}/console  "
+        f"API docs: http://{host}:{port}/api/docs"
     )
+    try:
+        uvicorn.run(
+            "casedesk.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=Settings().log_level,
+            access_log=False,
+        )
+    finally:
+        if smtp is not None:
+            smtp.stop()
 
 
 @app.command("worker")
@@ -259,11 +268,17 @@ def worker_cmd(
 
 
 @app.command()
-def smtpd(host: str = "127.0.0.1", port: int = 2525) -> None:
+def smtpd(
+    host: Annotated[str | None, typer.Option(help="Default: email.smtpd.host")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: email.smtpd.port")] = None,
+) -> None:
     """Receive e-mail over SMTP into the case queue."""
     from casedesk.channels.email import smtpd as listener
+    from casedesk.config_email import email_settings
 
-    listener.run(_ctx(), host, port)
+    ctx = _ctx()
+    configured = email_settings(ctx.config).smtpd
+    listener.run(ctx, host or configured.host, port or configured.port)
 
 
 @app.command()
