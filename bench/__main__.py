@@ -14,7 +14,9 @@ import time
 from typing import Any
 
 from bench import core
+from bench.scale import run_scale
 from bench.server import fresh_database, postgres_reachable, serve
+from bench.sla import run_sla
 
 
 def _log(message: str) -> None:
@@ -33,7 +35,17 @@ def run_core(kind: str) -> dict[str, Any]:
     return result
 
 
-SUITES = {"core": run_core}
+def run_email(kind: str) -> dict[str, Any]:
+    from bench import email as email_bench
+
+    result: dict[str, Any] = {"db": kind, "suite": "email"}
+    with fresh_database(kind) as url:
+        _log(f"[{kind}] e-mail intake: raw MIME parsed, threaded and stored")
+        result.update(email_bench.email_intake_per_s(url, kind))
+    return result
+
+
+SUITES = {"core": run_core, "email": run_email, "sla": run_sla, "scale": run_scale}
 
 
 def main() -> None:

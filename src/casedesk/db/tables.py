@@ -200,6 +200,7 @@ class AuditEvent(Base):
         UniqueConstraint("scope", "seq", name="uq_audit_scope_seq"),
         Index("ix_audit_case_id", "case_number", "id"),
         Index("ix_audit_occurred", "occurred_at"),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     scope: Mapped[str] = mapped_column(String(60))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from casedesk.db.session import Database
 from casedesk.db.tables import Team, User
@@ -20,14 +21,14 @@ from casedesk.domain.errors import Conflict, InvalidInput, NotFound
 from casedesk.services import audit, users
 
 
-def _locked_user(s, user_id: int) -> User:  # type: ignore[no-untyped-def]
+def _locked_user(s: Session, user_id: int) -> User:
     user = s.scalar(select(User).where(User.id == user_id).with_for_update(of=User))
     if user is None:
         raise NotFound(f"no user {user_id}", field="user")
     return user
 
 
-def _other_active_admins(s, user_id: int) -> int:  # type: ignore[no-untyped-def]
+def _other_active_admins(s: Session, user_id: int) -> int:
     return int(
         s.scalar(
             select(func.count())

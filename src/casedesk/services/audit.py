@@ -38,11 +38,15 @@ def record(
     data: dict[str, Any] | None = None,
     case_number: int | None = None,
     first_in_scope: bool = False,
+    after: tuple[int, str] | None = None,
 ) -> str:
-    """Append one event to ``scope``'s chain and return its hash. ``first_in_scope`` skips
-    the head lookup for a scope created in this same transaction (a new case)."""
+    """Append one event to ``scope``'s chain and return its hash. ``first_in_scope`` and
+    ``after`` (the seq and hash of the head written earlier in this same transaction) skip the
+    head lookup."""
     if first_in_scope:
         seq, prev = 1, audit_chain.GENESIS
+    elif after is not None:
+        seq, prev = after[0] + 1, after[1]
     else:
         head = session.execute(
             select(AuditEvent.seq, AuditEvent.hash)

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, tuple_
+from sqlalchemy import ColumnElement, Select, select, text, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from casedesk.db.session import Database
 from casedesk.db.tables import Case, CaseTag, Team, User
 from casedesk.domain import case_fields
 from casedesk.domain.errors import InvalidInput
+from casedesk.services import search
 
 SORTS: dict[str, InstrumentedAttribute[Any]] = {
     "created": Case.number,
@@ -70,7 +71,13 @@ def _decode(cursor: str, sort: str) -> list[Any]:
     return values
 
 
-def _filtered(query: Select[Any], f: CaseFilter, *, me: int | None) -> Select[Any]:
+def _filtered(
+    query: Select[Any],
+    f: CaseFilter,
+    *,
+    me: int | None,
+    text_condition: ColumnElement[bool] | None = None,
+) -> Select[Any]:
     if f.status:
         query = query.where(Case.status.in_(f.status))
     if f.status_category:
@@ -105,7 +112,11 @@ def _filtered(query: Select[Any], f: CaseFilter, *, me: int | None) -> Select[An
     if f.customer_id is not None:
         query = query.where(Case.customer_id == f.customer_id)
     if f.q:
-        query = query.where(Case.subject.ilike(f"%{f.q.strip()}%"))
+        # An exact ticket ID or e-mail selects that case or customer; other text is a
+        # full-text match over the case, its messages and its customer (services.search).
+        condition = text_condition if text_condition is not None else search.case_condition(f.q)
+        if condition is not None:
+            query = query.where(condition)
     return query
 
 
@@ -130,7 +141,12 @@ def list_cases(
     order = [column.desc(), Case.number.desc()] if descending else [column, Case.number]
     if column is Case.number:
         order = order[:1]
-    query = _filtered(select(Case), f, me=me).order_by(*order).limit(limit + 1)
+    condition = search.queue_condition(db, f.q) if f.q else None
+    query = (
+        _filtered(select(Case), f, me=me, text_condition=condition)
+        .order_by(*order)
+        .limit(limit + 1)
+    )
     if cursor:
         value, number = _decode(cursor, sort)
         keys = tuple_(column, Case.number) if column is not Case.number else None
@@ -141,6 +157,11 @@ def list_cases(
                 keys < tuple_(value, number) if descending else keys > tuple_(value, number)
             )
     with db.read() as s:
+        if db.is_postgresql:
+            # psycopg prepares a statement after a few runs, and PostgreSQL then tries a generic
+            # plan; for some filter combinations (tag + status category) it is 10x slower than
+            # the plan for the actual values. Plan each queue page for its values.
+            s.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
         rows = list(s.scalars(query).unique())
     more = len(rows) > limit
     rows = rows[:limit]

@@ -53,6 +53,7 @@ class CaseSnapshot:
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
     linked_case_number: int | None = None
+    first_message_id: int | None = None
 
 
 CaseView = Case | CaseSnapshot
@@ -138,9 +139,11 @@ def record(
     data: dict[str, Any],
     event: str | None = None,
     first: bool = False,
-) -> None:
-    """Append the audit event of a case change and run its same-transaction consequences."""
-    audit.record(
+    after: tuple[int, str] | None = None,
+) -> str:
+    """Append the audit event of a case change and run its same-transaction consequences;
+    returns the event's hash."""
+    digest = audit.record(
         s,
         scope=scope_of(case.number),
         case_number=case.number,
@@ -149,5 +152,7 @@ def record(
         now=now,
         data=data,
         first_in_scope=first,
+        after=after,
     )
     after_change(s, config, CaseChange(event or action, case, actor, now, data))
+    return digest

@@ -135,7 +135,7 @@ def insert_case(
     now: datetime,
     idempotency: Idempotency | None = None,
     linked_case_number: int | None = None,
-) -> CaseView:
+) -> CaseSnapshot:
     """Write a new case (and its first message, if any) inside the caller's transaction."""
     subject = data.subject.strip()
     if not subject:
@@ -168,14 +168,17 @@ def insert_case(
         "last_customer_activity_at": now if actor.kind == "customer" else None,
         "linked_case_number": linked_case_number,
     }
+    opening = data.first_message
+    if opening and actor.kind == "user" and opening.visibility == "public":
+        row["first_response_at"] = now  # a case staff open with a public message to the customer
     # Core inserts: the busiest write path skips the unit-of-work bookkeeping.
     number = s.execute(_INSERT_CASE, row).scalar_one()
     if tags:
         s.execute(_INSERT_TAG, [{"case_number": number, "tag": t} for t in tags])
-    case: CaseView = CaseSnapshot(
+    case = CaseSnapshot(
         number=number, customer=customer, team=team, assignee=assignee, tags=tags, **row
     )
-    record(
+    created = record(
         s,
         config,
         case,
@@ -208,10 +211,10 @@ def insert_case(
             },
         )
     if data.first_message is not None:
-        # The row was written with Core; load it so the message's effects on it
-        # (timestamps, status) are flushed as an UPDATE.
-        case = s.get_one(Case, number)
-        insert_message(s, config, case, data.first_message, actor=actor, now=now)
+        message = insert_message(
+            s, config, case, data.first_message, actor=actor, now=now, after=(1, created)
+        )
+        case.first_message_id = message.id
     return case
 
 

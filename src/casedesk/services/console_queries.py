@@ -7,13 +7,14 @@ case can be assigned to.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 
 from casedesk.db.session import Database
-from casedesk.db.tables import ApiToken, Attachment, AuditEvent, Message, User
+from casedesk.db.tables import ApiToken, Attachment, AuditEvent, Case, Customer, Message, User
 
 
 def case_version(db: Database, number: int) -> int:
@@ -95,3 +96,61 @@ def assignable_staff(db: Database) -> list[User]:
     """Active staff, by name, for the assignee pickers."""
     with db.read() as s:
         return list(s.scalars(select(User).where(User.active.is_(True)).order_by(User.name)))
+
+
+def customer_by_email(db: Database, email: str) -> Customer | None:
+    """The customer with this e-mail (any letter case), for "search by e-mail" in the queue."""
+    with db.read() as s:
+        return s.scalar(select(Customer).where(Customer.email == email.strip().lower()))
+
+
+def events_newest_first(
+    db: Database,
+    *,
+    case_number: int | None = None,
+    action: str | None = None,
+    actor: str | None = None,
+    scope: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> tuple[list[AuditEvent], int | None]:
+    """A page of audit events, newest first, and the id to continue before (keyset on the
+    primary key, so every page costs the same)."""
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit + 1)
+    if case_number is not None:
+        query = query.where(AuditEvent.case_number == case_number)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor_label == actor)
+    if scope:
+        query = query.where(AuditEvent.scope == scope)
+    if since:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until:
+        query = query.where(AuditEvent.occurred_at < until)
+    if before:
+        query = query.where(AuditEvent.id < before)
+    with db.read() as s:
+        rows = list(s.scalars(query))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more and rows else None)
+
+
+def last_case_per_channel(db: Database, channels: Sequence[str]) -> dict[str, datetime]:
+    """When the newest case of each channel was opened (one index probe per channel)."""
+    out: dict[str, datetime] = {}
+    with db.read() as s:
+        for channel in channels:
+            found = s.scalar(
+                select(Case.created_at)
+                .where(Case.channel == channel)
+                .order_by(Case.number.desc())
+                .limit(1)
+            )
+            if found is not None:
+                out[channel] = found
+    return out

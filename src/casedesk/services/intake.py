@@ -149,8 +149,9 @@ def _receive(s: Session, config: AppConfig, inbound: InboundMessage, now: dateti
     )
     linked = target.number if target is not None else None
     created = cases.insert_case(s, config, new, actor=actor, now=now, linked_case_number=linked)
-    first = s.scalar(select(Message.id).where(Message.case_number == created.number).limit(1))
-    return IntakeResult("followup" if linked else "created", created.number, first, customer.id)
+    return IntakeResult(
+        "followup" if linked else "created", created.number, created.first_message_id, customer.id
+    )
 
 
 def _thread(s: Session, config: AppConfig, inbound: InboundMessage) -> Case | None:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from casedesk.config import AppConfig
 from casedesk.db.session import Database
-from casedesk.db.tables import Attachment, Case, Message
+from casedesk.db.tables import Attachment, Message, table
 from casedesk.domain.actors import Actor
 from casedesk.domain.errors import Conflict, Forbidden, InvalidInput
 from casedesk.domain.lifecycle import TransitionRequest
@@ -54,45 +54,51 @@ def _check(message: NewMessage, actor: Actor) -> None:
 def insert_message(
     s: Session,
     config: AppConfig,
-    case: Case,
+    case: case_rows.CaseView,
     message: NewMessage,
     *,
     actor: Actor,
     now: datetime,
+    after: tuple[int, str] | None = None,
 ) -> Message:
     """Write a message on a locked case inside the caller's transaction, with its audit event
     and consequences. A customer's message on a solved case reopens it; the first public reply
-    by staff is the case's first response."""
+    by staff is the case's first response. ``after`` is the case's audit head when the caller
+    wrote it in this transaction (a case created with its first message)."""
     _check(message, actor)
     author_kind = {"user": "agent", "customer": "customer"}.get(actor.kind, "system")
-    row = Message(
-        case_number=case.number,
-        visibility=message.visibility,
-        author_kind=author_kind,
-        author_user_id=actor.id if actor.kind == "user" else None,
-        author_customer_id=actor.id if actor.kind == "customer" else None,
-        author_name=actor.label,
-        channel=message.channel or case.channel,
-        body=message.body,
-        body_html=message.html,
-        external_id=message.external_id,
-        created_at=now,
-    )
-    s.add(row)
-    s.flush()
-    for a in message.attachments:
-        s.add(
-            Attachment(
-                message_id=row.id,
-                filename=a.filename,
-                content_type=a.content_type,
-                size=a.size,
-                content=a.content,
-                content_id=a.content_id,
-                inline=a.inline,
-                created_at=now,
-                sha256=hashlib.sha256(a.content or b"").hexdigest(),
-            )
+    values = {
+        "case_number": case.number,
+        "visibility": message.visibility,
+        "author_kind": author_kind,
+        "author_user_id": actor.id if actor.kind == "user" else None,
+        "author_customer_id": actor.id if actor.kind == "customer" else None,
+        "author_name": actor.label,
+        "channel": message.channel or case.channel,
+        "body": message.body,
+        "body_html": message.html,
+        "external_id": message.external_id,
+        "created_at": now,
+    }
+    message_id = s.execute(_INSERT_MESSAGE, values).scalar_one()
+    row = Message(id=message_id, **values)
+    if message.attachments:
+        s.execute(
+            _INSERT_ATTACHMENT,
+            [
+                {
+                    "message_id": message_id,
+                    "filename": a.filename,
+                    "content_type": a.content_type,
+                    "size": a.size,
+                    "content": a.content,
+                    "content_id": a.content_id,
+                    "inline": a.inline,
+                    "created_at": now,
+                    "sha256": hashlib.sha256(a.content or b"").hexdigest(),
+                }
+                for a in message.attachments
+            ],
         )
     case.updated_at = now
     if author_kind == "agent" and message.visibility == "public" and not case.first_response_at:
@@ -108,6 +114,7 @@ def insert_message(
         actor=actor,
         now=now,
         event=event,
+        after=after,
         data={
             "message_id": row.id,
             "visibility": message.visibility,
@@ -136,6 +143,10 @@ def insert_message(
                 },
             )
     return row
+
+
+_INSERT_MESSAGE = table(Message).insert().returning(table(Message).c.id)
+_INSERT_ATTACHMENT = table(Attachment).insert()
 
 
 def add_message(

@@ -26,6 +26,7 @@ FILTER_KEYS = (
     "tag",
     "sla",
     "q",
+    "customer_id",
     "sort",
 )
 MAX_VIEWS = 50
@@ -80,12 +81,12 @@ def save_view(db: Database, *, user_id: int, name: str, query: str, now: datetim
             return view
     except IntegrityError:  # the same name saved twice at once: the other one won
         with db.read() as s:
-            view = s.scalar(
+            winner = s.scalar(
                 select(SavedView).where(SavedView.user_id == user_id, SavedView.name == name)
             )
-        if view is None:
+        if winner is None:
             raise
-        return view
+        return winner
 
 
 def delete_view(db: Database, *, user_id: int, view_id: int) -> None:

@@ -15,7 +15,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, func, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from casedesk.db.session import Database
 from casedesk.db.tables import User
@@ -103,7 +104,7 @@ def start(
     return Issued(token, session_id, now + lifetime)
 
 
-def _alive(now: datetime, idle: timedelta):  # type: ignore[no-untyped-def]
+def _alive(now: datetime, idle: timedelta) -> tuple[ColumnElement[bool], ...]:
     return (
         WebSession.revoked_at.is_(None),
         WebSession.expires_at > now,
@@ -239,10 +240,17 @@ def live_sessions(db: Database, *, kind: str, principal_id: int, now: datetime) 
 # -- sign-in rate limiting ---------------------------------------------------------------------
 
 
-def _recent(db: Database, column: object, value: str, realm: str, since: datetime, cap: int) -> int:
+def _recent(
+    db: Database,
+    column: InstrumentedAttribute[str],
+    value: str,
+    realm: str,
+    since: datetime,
+    cap: int,
+) -> int:
     inner = (
         select(LoginFailure.id)
-        .where(LoginFailure.realm == realm, column == value, LoginFailure.at > since)  # type: ignore[comparison-overlap]
+        .where(LoginFailure.realm == realm, column == value, LoginFailure.at > since)
         .limit(cap)
         .subquery()
     )

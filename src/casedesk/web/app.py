@@ -10,13 +10,40 @@ from fastapi.staticfiles import StaticFiles
 from casedesk import __version__
 from casedesk.context import Context
 from casedesk.web import problems
-from casedesk.web.api import audit, cases, channels, meta, notifications, people, reports, sla
+from casedesk.web.api import (
+    audit,
+    cases,
+    channels,
+    chat,
+    meta,
+    notifications,
+    people,
+    phone,
+    reports,
+    sla,
+)
 from casedesk.web.ui import admin, console, portal
+from casedesk.web.ui import errors as page_errors
 from casedesk.web.ui import reports as report_pages
+from casedesk.web.ui.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "ui" / "static"
-ROUTERS = (cases, sla, people, audit, channels, notifications, reports, meta,
-           console, admin, portal, report_pages)
+ROUTERS = (
+    cases,
+    sla,
+    people,
+    audit,
+    channels,
+    chat,
+    phone,
+    notifications,
+    reports,
+    meta,
+    console,
+    admin,
+    portal,
+    report_pages,
+)
 
 
 def create_app(ctx: Context | None = None) -> FastAPI:
@@ -31,6 +58,8 @@ def create_app(ctx: Context | None = None) -> FastAPI:
     )
     app.state.ctx = ctx or Context.from_settings()
     problems.install(app)
+    page_errors.install(app)  # HTML error pages and sign-in redirects under the page prefixes
+    app.add_middleware(SecurityHeaders)
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

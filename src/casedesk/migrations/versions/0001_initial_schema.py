@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("hash", sa.String(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("scope", "seq", name="uq_audit_scope_seq"),
+        sqlite_autoincrement=True,  # event ids are never reused, as on PostgreSQL
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_case_id", ["case_number", "id"], unique=False)
