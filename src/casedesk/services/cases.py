@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from casedesk.config import AppConfig
 from casedesk.db.session import Database
-from casedesk.db.tables import Case, CaseTag, Customer, IdempotencyKey, Team, User, table
+from casedesk.db.tables import Case, CaseTag, IdempotencyKey, Team, User, table
 from casedesk.domain import case_fields
 from casedesk.domain.actors import Actor
 from casedesk.domain.errors import InvalidInput
@@ -135,6 +135,7 @@ def insert_case(
     now: datetime,
     idempotency: Idempotency | None = None,
     linked_case_number: int | None = None,
+    customer: customers.CustomerRecord | None = None,
 ) -> CaseSnapshot:
     """Write a new case (and its first message, if any) inside the caller's transaction."""
     subject = data.subject.strip()
@@ -147,7 +148,8 @@ def insert_case(
     fields = case_fields.check_custom_fields(
         config.cases.fields, data.custom_fields, current={}, creating=True
     )
-    customer = _customer(s, data, actor=actor, now=now)
+    if customer is None:
+        customer = _customer(s, data, actor=actor, now=now)
     team, assignee = _team(s, data.team), _user(s, data.assignee)
     status = config.lifecycle.initial
     row: dict[str, Any] = {
@@ -238,12 +240,12 @@ def _replay(s: Session, idem: Idempotency) -> Case | None:
 
 def _customer(
     s: Session, data: NewCase, *, actor: Actor, now: datetime
-) -> Customer | customers.CustomerRecord | None:
+) -> customers.CustomerRecord | None:
     if data.customer_id is not None:
-        customer = s.get(Customer, data.customer_id)
-        if customer is None:
+        found = customers.record_of(s, data.customer_id)
+        if found is None:
             raise InvalidInput(f"no customer {data.customer_id}", field="customer_id")
-        return customer
+        return found
     if data.customer is not None:
         return customers.resolve(s, data.customer, actor=actor, now=now)
     return None

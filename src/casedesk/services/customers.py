@@ -107,6 +107,11 @@ def resolve(
     return CustomerRecord(new_id, name, email, phone, data.external_ref)
 
 
+def record_of(s: Session, customer_id: int) -> CustomerRecord | None:
+    row = s.execute(select(*_COLUMNS).where(Customer.id == customer_id)).first()
+    return CustomerRecord(*row) if row else None
+
+
 def create(
     db: Database, data: CustomerInput, *, actor: Actor, now: datetime, region: str | None = None
 ) -> CustomerRecord:

@@ -148,7 +148,9 @@ def _receive(s: Session, config: AppConfig, inbound: InboundMessage, now: dateti
         first_message=message,
     )
     linked = target.number if target is not None else None
-    created = cases.insert_case(s, config, new, actor=actor, now=now, linked_case_number=linked)
+    created = cases.insert_case(
+        s, config, new, actor=actor, now=now, linked_case_number=linked, customer=customer
+    )
     return IntakeResult(
         "followup" if linked else "created", created.number, created.first_message_id, customer.id
     )
