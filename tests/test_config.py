@@ -7,7 +7,6 @@ as the config is where people write them.
 from __future__ import annotations
 
 import re
-import sys
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -195,7 +194,10 @@ def test_documented_config_parses() -> None:
     assert config.cases.categories == ["billing", "shipping", "technical"]
     plan = config.cases.fields[1]
     assert (plan.id, plan.type, plan.options, plan.required) == (
-        "plan", "select", ["free", "pro", "enterprise"], True,
+        "plan",
+        "select",
+        ["free", "pro", "enterprise"],
+        True,
     )
     assert config.cases.fields[0].type == "text"
     # later features' sections are kept as plain tables
@@ -266,24 +268,45 @@ UNREACHABLE = (
     ("old", "new", "line", "column", "path", "words"),
     [
         pytest.param(
-            'to = "resolved"', 'to = "solved"', 18, 48, "workflow.transitions[2].to",
-            "unknown status 'solved' in 'to'", id="unknown-to",
+            'to = "resolved"',
+            'to = "solved"',
+            18,
+            48,
+            "workflow.transitions[2].to",
+            "unknown status 'solved' in 'to'",
+            id="unknown-to",
         ),
         pytest.param(
-            '{ from = ["resolved"], to = "closed"', '{ from = ["reslved"], to = "closed"',
-            19, 5, "workflow.transitions[3].from", "unknown status 'reslved' in 'from'",
+            '{ from = ["resolved"], to = "closed"',
+            '{ from = ["reslved"], to = "closed"',
+            19,
+            5,
+            "workflow.transitions[3].from",
+            "unknown status 'reslved' in 'from'",
             id="unknown-from",
         ),
         pytest.param(
-            *UNREACHABLE, 14, 5, "workflow.statuses[5].id",
-            "status 'escalated' cannot be reached from 'open'", id="unreachable",
+            *UNREACHABLE,
+            14,
+            5,
+            "workflow.statuses[5].id",
+            "status 'escalated' cannot be reached from 'open'",
+            id="unreachable",
         ),
         pytest.param(
-            'category = "closed" }', 'category = "solved" }', 8, 1, "workflow.statuses",
-            "no status has category 'closed'", id="no-closed-category",
+            'category = "closed" }',
+            'category = "solved" }',
+            8,
+            1,
+            "workflow.statuses",
+            "no status has category 'closed'",
+            id="no-closed-category",
         ),
         pytest.param(
-            'category = "pending"', 'category = "waiting"', 11, 47,
+            'category = "pending"',
+            'category = "waiting"',
+            11,
+            47,
             "workflow.statuses[2].category",
             "has category 'waiting'; use one of new, open, pending, solved, closed",
             id="invalid-category",
@@ -291,60 +314,119 @@ UNREACHABLE = (
         pytest.param(
             '{ from = ["resolved"], to = "closed", by = ["customer", "lead", "admin", "system"]',
             '{ from = ["resolved"], to = "closed", by = ["customer", "robot"]',
-            19, 41, "workflow.transitions[3].by", "unknown actor 'robot'", id="unknown-actor",
+            19,
+            41,
+            "workflow.transitions[3].by",
+            "unknown actor 'robot'",
+            id="unknown-actor",
         ),
         pytest.param(
-            'requires = ["reason"]', 'requires = ["approval"]', 17, 86,
-            "workflow.transitions[1].requires", "unknown requirement 'approval'",
+            'requires = ["reason"]',
+            'requires = ["approval"]',
+            17,
+            86,
+            "workflow.transitions[1].requires",
+            "unknown requirement 'approval'",
             id="unknown-requirement",
         ),
         pytest.param(
             'hold_reasons = ["awaiting_customer", "third_party", "internal"]',
-            "hold_reasons = []", 7, 1, "workflow.hold_reasons", "no hold_reasons",
+            "hold_reasons = []",
+            7,
+            1,
+            "workflow.hold_reasons",
+            "no hold_reasons",
             id="reason-without-hold-reasons",
         ),
         pytest.param(
-            'prefix = "CASE"', 'prefix = "9CASE"', 3, 1, "tickets.prefix",
-            "prefix must be 1-16 letters or digits starting with a letter", id="bad-prefix",
+            'prefix = "CASE"',
+            'prefix = "9CASE"',
+            3,
+            1,
+            "tickets.prefix",
+            "prefix must be 1-16 letters or digits starting with a letter",
+            id="bad-prefix",
         ),
         pytest.param(
-            "digits = 6", "digits = 0", 4, 1, "tickets.digits", "greater than or equal to 1",
+            "digits = 6",
+            "digits = 0",
+            4,
+            1,
+            "tickets.digits",
+            "greater than or equal to 1",
             id="bad-digits",
         ),
         pytest.param(
-            'auto_close_after = "5d"', 'auto_close_after = "5 days"', 22, 1,
-            "workflow.auto_close_after", "'5 days' is not a duration", id="bad-duration",
+            'auto_close_after = "5d"',
+            'auto_close_after = "5 days"',
+            22,
+            1,
+            "workflow.auto_close_after",
+            "'5 days' is not a duration",
+            id="bad-duration",
         ),
         pytest.param(
-            "[email]\n", "[reports]\nweekly = true\n\n[email]\n", 38, 1, "reports",
-            "Extra inputs are not permitted", id="unknown-top-level-table",
+            "[email]\n",
+            "[reports]\nweekly = true\n\n[email]\n",
+            38,
+            1,
+            "reports",
+            "Extra inputs are not permitted",
+            id="unknown-top-level-table",
         ),
         pytest.param(
             "# casedesk configuration used by the config tests\n",
-            '# casedesk configuration used by the config tests\ncolour = "red"\n', 2, 1,
-            "colour", "Extra inputs are not permitted", id="unknown-top-level-key",
+            '# casedesk configuration used by the config tests\ncolour = "red"\n',
+            2,
+            1,
+            "colour",
+            "Extra inputs are not permitted",
+            id="unknown-top-level-key",
         ),
         pytest.param(
-            "digits = 6\n", 'digits = 6\npadding = "0"\n', 5, 1, "tickets.padding",
-            "Extra inputs are not permitted", id="unknown-key-in-section",
+            "digits = 6\n",
+            'digits = 6\npadding = "0"\n',
+            5,
+            1,
+            "tickets.padding",
+            "Extra inputs are not permitted",
+            id="unknown-key-in-section",
         ),
         pytest.param(
-            'options = ["free", "pro", "enterprise"]\n', "", 31, 1, "cases.fields[1].options",
-            "a select field needs options", id="select-without-options",
+            'options = ["free", "pro", "enterprise"]\n',
+            "",
+            31,
+            1,
+            "cases.fields[1].options",
+            "a select field needs options",
+            id="select-without-options",
         ),
         pytest.param(
-            'type = "select"', 'type = "colour"', 34, 1, "cases.fields[1].type",
-            "Input should be", id="unknown-field-type",
+            'type = "select"',
+            'type = "colour"',
+            34,
+            1,
+            "cases.fields[1].type",
+            "Input should be",
+            id="unknown-field-type",
         ),
         pytest.param(
             '  { id = "on_hold",     name = "On Hold",     category = "pending" },',
-            '  { id = "on_hold",     name = "On Hold" },', 11, 3, "workflow.statuses[2].category",
-            "Field required", id="status-without-category",
+            '  { id = "on_hold",     name = "On Hold" },',
+            11,
+            3,
+            "workflow.statuses[2].category",
+            "Field required",
+            id="status-without-category",
         ),
         pytest.param(
             '{ id = "in_progress", name = "In Progress"',
             '{ id = "In Progress", name = "In Progress"',
-            10, 5, "workflow.statuses[1].id", "should match pattern", id="bad-status-id",
+            10,
+            5,
+            "workflow.statuses[1].id",
+            "should match pattern",
+            id="bad-status-id",
         ),
     ],
 )
@@ -441,9 +523,7 @@ def test_load_config_of_a_missing_file(tmp_path: Path) -> None:
         (("nowhere",), 1, "# casedesk configuration"),
     ],
 )
-def test_locate_documented_shapes(
-    path: tuple[str | int, ...], line: int, text_there: str
-) -> None:
+def test_locate_documented_shapes(path: tuple[str | int, ...], line: int, text_there: str) -> None:
     found_line, column = locate(CONFIG, path)
     assert found_line == line
     assert LINES[line - 1][column - 1 :].startswith(text_there)
@@ -686,9 +766,7 @@ def test_huge_duration_is_a_value_error() -> None:
 
 
 def test_huge_auto_close_after_is_a_located_problem() -> None:
-    (problem,) = problems_of(
-        edit('auto_close_after = "5d"', 'auto_close_after = "99999999999d"')
-    )
+    (problem,) = problems_of(edit('auto_close_after = "5d"', 'auto_close_after = "99999999999d"'))
     assert (problem.line, problem.path) == (22, "workflow.auto_close_after")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 
 USERS = "/api/v1/users"
@@ -13,8 +12,9 @@ TOKENS = "/api/v1/tokens"
 CUSTOMERS = "/api/v1/customers"
 
 
-def problem(resp: Any, status: int, *, field: str | None = None,
-            contains: str | None = None) -> dict[str, Any]:
+def problem(
+    resp: Any, status: int, *, field: str | None = None, contains: str | None = None
+) -> dict[str, Any]:
     """Assert an RFC 9457 problem response and return its body."""
     req = resp.request
     where = f"{req.method} {req.url} {req.content.decode()!r} -> {resp.status_code} {resp.text}"
@@ -48,16 +48,30 @@ def test_admin_creates_teams_and_users(api: Any, ctx: Any) -> None:
     assert admin.post(TEAMS, json={"name": "Billing"}).status_code == 201
     assert [t["name"] for t in api.get(TEAMS).json()] == ["Billing", "Tier 2"]
 
-    resp = admin.post(USERS, json={"email": "  Lena.Lead@Example.COM ", "name": "Lena",
-                                   "role": "lead", "team": "Tier 2",
-                                   "password": "correct horse battery"})
+    resp = admin.post(
+        USERS,
+        json={
+            "email": "  Lena.Lead@Example.COM ",
+            "name": "Lena",
+            "role": "lead",
+            "team": "Tier 2",
+            "password": "correct horse battery",
+        },
+    )
     assert resp.status_code == 201, resp.text
     lena = resp.json()
-    assert lena == {"id": lena["id"], "email": "lena.lead@example.com", "name": "Lena",
-                    "role": "lead", "team": "Tier 2", "active": True}
+    assert lena == {
+        "id": lena["id"],
+        "email": "lena.lead@example.com",
+        "name": "Lena",
+        "role": "lead",
+        "team": "Tier 2",
+        "active": True,
+    }
     for role in ("admin", "agent"):
-        resp = admin.post(USERS, json={"email": f"{role}-new@example.com", "name": role,
-                                       "role": role})
+        resp = admin.post(
+            USERS, json={"email": f"{role}-new@example.com", "name": role, "role": role}
+        )
         assert resp.status_code == 201, resp.text
         assert resp.json()["role"] == role and resp.json()["team"] is None
     listed = {u["email"]: u for u in api.get(USERS).json()}
@@ -66,16 +80,19 @@ def test_admin_creates_teams_and_users(api: Any, ctx: Any) -> None:
 
     # The password is kept only as a hash.
     with ctx.db.read() as s:
-        stored = s.execute(text("SELECT password_hash FROM users WHERE email = :e"),
-                           {"e": "lena.lead@example.com"}).scalar_one()
+        stored = s.execute(
+            text("SELECT password_hash FROM users WHERE email = :e"), {"e": "lena.lead@example.com"}
+        ).scalar_one()
     assert stored and "correct horse" not in stored
 
     # Each creation is in the audit trail, attributed to the admin.
     created = admin.get("/api/v1/audit/events", params={"action": "user.created"}).json()
     by_email = {e["data"]["email"]: e for e in created["items"]}
     assert by_email["lena.lead@example.com"]["data"]["role"] == "lead"
-    assert by_email["lena.lead@example.com"]["actor_label"] == admin.get(
-        "/api/v1/users/me").json()["email"]
+    assert (
+        by_email["lena.lead@example.com"]["actor_label"]
+        == admin.get("/api/v1/users/me").json()["email"]
+    )
 
 
 def test_invalid_users_are_refused(api: Any) -> None:
@@ -107,8 +124,9 @@ def test_invalid_users_are_refused(api: Any) -> None:
 
 def test_user_with_unknown_team_is_422(api: Any) -> None:
     admin = api.as_role("admin")
-    resp = admin.post(USERS, json={"email": "x@example.com", "name": "X", "role": "agent",
-                                   "team": "Nowhere"})
+    resp = admin.post(
+        USERS, json={"email": "x@example.com", "name": "X", "role": "agent", "team": "Nowhere"}
+    )
     problem(resp, 422, field="team", contains="Nowhere")
 
 
@@ -125,7 +143,8 @@ def test_token_secret_is_shown_once(api: Any) -> None:
     assert all("token" not in t for t in listed.json())
     mine = {t["id"]: t for t in listed.json()}
     assert {k: mine[issued["id"]][k] for k in mine[issued["id"]]} == {
-        k: v for k, v in issued.items() if k != "token"}
+        k: v for k, v in issued.items() if k != "token"
+    }
 
     fresh = {"Authorization": f"Bearer {issued['token']}"}
     me = api.client.get("/api/v1/users/me", headers=fresh)
@@ -160,16 +179,21 @@ def test_admin_issues_tokens_for_other_users(api: Any) -> None:
 
 
 def test_customers_are_found_or_created(api: Any) -> None:
-    resp = api.post(CUSTOMERS, json={"name": "Ada Lovelace", "email": "Ada@Example.com",
-                                     "phone": "+44 20 7946 0958"})
+    resp = api.post(
+        CUSTOMERS,
+        json={"name": "Ada Lovelace", "email": "Ada@Example.com", "phone": "+44 20 7946 0958"},
+    )
     assert resp.status_code == 201, resp.text
     ada = resp.json()
     assert ada["email"] == "ada@example.com"
     assert ada["phone"] == "+442079460958"
     assert ada["name"] == "Ada Lovelace"
 
-    for again in ({"email": "ADA@example.com"}, {"phone": "+44 (0)20 7946-0958"},
-                  {"phone": "+442079460958", "name": "Someone else"}):
+    for again in (
+        {"email": "ADA@example.com"},
+        {"phone": "+44 (0)20 7946-0958"},
+        {"phone": "+442079460958", "name": "Someone else"},
+    ):
         resp = api.post(CUSTOMERS, json=again)
         assert resp.status_code in (200, 201), resp.text
         assert resp.json() == ada, again

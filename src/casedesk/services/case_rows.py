@@ -104,7 +104,7 @@ def check_customer_owns(case: Case, actor: Actor) -> None:
 
 
 def apply_status(
-    case: Case, config: AppConfig, target: str, request: TransitionRequest, now: datetime
+    case: CaseView, config: AppConfig, target: str, request: TransitionRequest, now: datetime
 ) -> str:
     """Set the new status and the timestamps it implies; returns the previous status."""
     workflow = config.lifecycle

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from casedesk.db.session import Database
 from casedesk.db.tables import ApiToken, Attachment, AuditEvent, Case, Customer, Message, User
+from casedesk.services.audit_queries import events_newest_first as events_newest_first
 
 
 def case_version(db: Database, number: int) -> int:
@@ -102,42 +103,6 @@ def customer_by_email(db: Database, email: str) -> Customer | None:
     """The customer with this e-mail (any letter case), for "search by e-mail" in the queue."""
     with db.read() as s:
         return s.scalar(select(Customer).where(Customer.email == email.strip().lower()))
-
-
-def events_newest_first(
-    db: Database,
-    *,
-    case_number: int | None = None,
-    action: str | None = None,
-    actor: str | None = None,
-    scope: str | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    before: int | None = None,
-    limit: int = 100,
-) -> tuple[list[AuditEvent], int | None]:
-    """A page of audit events, newest first, and the id to continue before (keyset on the
-    primary key, so every page costs the same)."""
-    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit + 1)
-    if case_number is not None:
-        query = query.where(AuditEvent.case_number == case_number)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if actor:
-        query = query.where(AuditEvent.actor_label == actor)
-    if scope:
-        query = query.where(AuditEvent.scope == scope)
-    if since:
-        query = query.where(AuditEvent.occurred_at >= since)
-    if until:
-        query = query.where(AuditEvent.occurred_at < until)
-    if before:
-        query = query.where(AuditEvent.id < before)
-    with db.read() as s:
-        rows = list(s.scalars(query))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more and rows else None)
 
 
 def last_case_per_channel(db: Database, channels: Sequence[str]) -> dict[str, datetime]:

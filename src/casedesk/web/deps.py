@@ -63,3 +63,16 @@ def json_response(
     spares FastAPI a second validation pass and a trip to the thread pool; the route's
     ``response_model`` still documents the shape."""
     return Response(model.model_dump_json(), status, headers, media_type="application/json")
+
+
+async def read_body(request: Request, limit: int) -> bytes | None:
+    """The request body, or ``None`` as soon as it is larger than ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)

@@ -34,6 +34,7 @@ from casedesk.channels.email import quarantine
 from casedesk.channels.email.inbound import TemporaryFailure, take
 from casedesk.config_email import ImapMailbox, email_settings
 from casedesk.db.channel_tables import EmailMailbox
+from casedesk.db.tables import table
 
 if TYPE_CHECKING:
     from imap_tools.mailbox import BaseMailBox
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from casedesk.context import Context
 
 log = logging.getLogger("casedesk.imap")
-T = EmailMailbox.__table__
+T = table(EmailMailbox)
 BATCH = 200  # messages per mailbox per poll; the rest waits for the next one
 TIMEOUT = 30.0
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")

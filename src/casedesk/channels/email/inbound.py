@@ -31,7 +31,7 @@ from casedesk.config_cache import per_config
 from casedesk.config_email import EmailSettings, email_settings
 from casedesk.config_notify import outbound_settings
 from casedesk.db.channel_tables import EmailParticipant
-from casedesk.db.tables import Case, Customer
+from casedesk.db.tables import Case, Customer, table
 from casedesk.domain.errors import DomainError
 from casedesk.services import intake
 from casedesk.services.customers import CustomerInput
@@ -238,4 +238,4 @@ def _record_participants(
     if not rows:
         return
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    s.execute(insert(EmailParticipant.__table__).on_conflict_do_nothing(), rows[:MAX_PARTICIPANTS])
+    s.execute(insert(table(EmailParticipant)).on_conflict_do_nothing(), rows[:MAX_PARTICIPANTS])

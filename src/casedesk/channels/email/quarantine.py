@@ -25,6 +25,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from casedesk.db.channel_tables import EmailQuarantine
 from casedesk.db.session import Database
+from casedesk.db.tables import table
 from casedesk.domain.actors import Actor
 from casedesk.domain.errors import Conflict, NotFound
 from casedesk.services import audit
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 
 HELD, REPROCESSED = "held", "reprocessed"
 KINDS = ("unparseable", "too_large", "rate_limited", "noise", "rejected", "error")
-T = EmailQuarantine.__table__
+T = table(EmailQuarantine)
 _PEEK_BYTES = 64 * 1024
 
 
@@ -109,7 +110,7 @@ def hold(
             s.execute(update(T).where(T.c.id == row_id).values(**values))
             return Held(row_id, kind, reason)
         insert = pg_insert if db.is_postgresql else sqlite_insert
-        stmt = insert(T).values(
+        new_row = insert(T).values(
             dedupe_key=dedupe_key(raw, message_id),
             raw=raw,
             size=len(raw),
@@ -118,7 +119,7 @@ def hold(
             received_at=now,
             **values,
         )
-        stmt = stmt.on_conflict_do_update(
+        stmt = new_row.on_conflict_do_update(
             index_elements=["dedupe_key"],
             set_={"attempts": T.c.attempts + 1, **values},
         ).returning(T.c.id)

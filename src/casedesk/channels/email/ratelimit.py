@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 
 from casedesk.config_email import EmailSettings
 from casedesk.db.channel_tables import EmailSenderRate
+from casedesk.db.tables import table
 
-T = EmailSenderRate.__table__
+T = table(EmailSenderRate)
 
 
 def admit(s: Session, settings: EmailSettings, sender: str, *, now: datetime) -> str | None:
@@ -29,10 +30,10 @@ def admit(s: Session, settings: EmailSettings, sender: str, *, now: datetime) ->
     window = timedelta(seconds=settings.rate_per)
     insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
     # One statement starts a window or counts into the current one; a stale window restarts.
-    stmt = insert(T).values(sender=sender, window_start=now, count=1)
+    new_row = insert(T).values(sender=sender, window_start=now, count=1)
     stale = T.c.window_start <= now - window
     at = literal(now, T.c.window_start.type)
-    stmt = stmt.on_conflict_do_update(
+    stmt = new_row.on_conflict_do_update(
         index_elements=["sender"],
         set_={
             "window_start": case((stale, at), else_=T.c.window_start),

@@ -26,10 +26,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from casedesk.config_email import WebhookSettings
 from casedesk.db.channel_tables import EmailWebhookSeen
 from casedesk.db.session import Database
+from casedesk.db.tables import table
 
 SIGNATURE_HEADER = "X-Casedesk-Signature"
 TIMESTAMP_HEADER = "X-Casedesk-Timestamp"
-T = EmailWebhookSeen.__table__
+T = table(EmailWebhookSeen)
 
 
 class Refused(Exception):

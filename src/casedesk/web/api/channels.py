@@ -22,7 +22,7 @@ from casedesk.channels.email.inbound import Received, TemporaryFailure, take
 from casedesk.config_email import email_settings
 from casedesk.context import Context
 from casedesk.services.case_rows import ticket_id
-from casedesk.web.deps import Principal, admins, context, json_response
+from casedesk.web.deps import Principal, admins, context, json_response, read_body
 from casedesk.web.problems import problem
 
 router = APIRouter(prefix="/api/v1/channels/email", tags=["channels"])
@@ -71,18 +71,6 @@ def _out(ctx: Context, result: Received) -> IntakeOut:
     )
 
 
-async def _body(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
-
-
 @router.post("/inbound", response_model=IntakeOut)
 async def inbound_email(request: Request, ctx: Ctx) -> Response:
     """One raw MIME message from a mail provider, signed with the shared secret."""
@@ -111,7 +99,7 @@ async def inbound_email(request: Request, ctx: Ctx) -> Response:
             f"send the raw message as {' or '.join(MIME_TYPES)}",
             instance=where,
         )
-    body = await _body(request, settings.max_message_bytes * 2)
+    body = await read_body(request, settings.max_message_bytes * 2)
     if body is None:
         return problem(
             413,

@@ -24,7 +24,7 @@ from casedesk.db.contact_tables import PhoneCall
 from casedesk.domain.errors import DomainError
 from casedesk.services.case_rows import ticket_id
 from casedesk.services.customers import CustomerInput
-from casedesk.web.deps import Principal, context, json_response, staff
+from casedesk.web.deps import Principal, context, json_response, read_body, staff
 from casedesk.web.problems import problem
 from casedesk.web.schemas import CustomerIn, _In
 
@@ -33,19 +33,6 @@ Ctx = Annotated[Context, Depends(context)]
 Staff = Annotated[Principal, Depends(staff)]
 MAX_WEBHOOK_BYTES = 64 * 1024  # Twilio's callbacks are a few hundred bytes
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-
-
-async def read_body(request: Request, limit: int) -> bytes | None:
-    """The request body, or ``None`` as soon as it is larger than ``limit`` bytes."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def _urls(request: Request, ctx: Context, configured: str | None) -> list[str]:

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response, StreamingResponse
 
 from casedesk.domain.errors import DomainError, InvalidInput
-from casedesk.services import audit, cases, console_features, console_queries
+from casedesk.services import audit, audit_queries, cases, console_features
 from casedesk.web.ui import csrf
 from casedesk.web.ui.auth import StaffSession, admin_user
 from casedesk.web.ui.forms import text
@@ -116,7 +116,7 @@ def audit_page(request: Request) -> Response:
     try:
         filters = audit_filters(request)
         before = text(params, "before")
-        rows, next_before = console_queries.events_newest_first(
+        rows, next_before = audit_queries.events_newest_first(
             ctx.db, **filters, before=int(before) if before.isdigit() else None, limit=AUDIT_PAGE
         )
     except DomainError as exc:
