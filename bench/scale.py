@@ -88,7 +88,7 @@ def _schema_digest() -> str:
     digest = hashlib.sha256()
     for path in sorted((MIGRATIONS / "versions").glob("*.py")):
         digest.update(path.read_bytes())
-    for module in ("datagen.py", "datagen_rows.py", "datagen_content.py"):
+    for module in sorted(p.name for p in MIGRATIONS.parent.glob("datagen*.py")):
         digest.update((MIGRATIONS.parent / module).read_bytes())
     return digest.hexdigest()[:12]
 

@@ -31,15 +31,8 @@ from casedesk.datagen_content import (
     fill,
     pick,
 )
-from casedesk.datagen_rows import (
-    CaseRows,
-    Head,
-    Ids,
-    Staff,
-    chain_seals,
-    pg_ts,
-    sqlite_ts,
-)
+from casedesk.datagen_rows import CaseRows, Head, Ids, Staff, chain_seals
+from casedesk.datagen_times import pg_ts, sqlite_ts
 from casedesk.db.sla_tables import SlaClock
 from casedesk.db.tables import AuditEvent, AuditSeal, Case, Customer, Message, Team, User
 from casedesk.domain.actors import Actor

@@ -5,16 +5,16 @@ continue the global chain. Times are whole Unix seconds; ``ts`` formats them for
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from casedesk.datagen_content import DOMAINS, FIRST, LAST, Step, Topic, life
+from casedesk.datagen_content import DOMAINS, FIRST, LAST, Topic, life
+from casedesk.datagen_sla import TARGETS, merged, sla_clocks
+from casedesk.datagen_times import iso_z, opt
 from casedesk.domain import audit_chain
 from casedesk.domain.case_fields import PRIORITIES
 
@@ -25,8 +25,6 @@ CATEGORY = {
     "resolved": "solved",
     "closed": "closed",
 }
-# (first response, resolution) targets of the built-in SLA policies, by priority rank.
-TARGETS = ((86400, 10 * 86400), (8 * 3600, 5 * 86400), (4 * 3600, 86400), (3600, 8 * 3600))
 CUSTOMER_CHANNELS = ("email", "portal", "chat")
 ActorRef = tuple[str, str | None, str, str]  # kind, id, label, origin
 
@@ -53,30 +51,6 @@ def customer_name(number: int) -> tuple[str, str]:
     first, last = FIRST[number * 7 % len(FIRST)], LAST[number * 13 % len(LAST)]
     email = f"{first}.{last}.{number}@{DOMAINS[number % len(DOMAINS)]}".lower()
     return f"{first} {last}", email
-
-
-@functools.cache
-def _day(days: int) -> str:
-    return time.strftime("%Y-%m-%d", time.gmtime(days * 86400))
-
-
-def _clock(t: int) -> str:
-    seconds = t % 86400
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
-
-
-def pg_ts(t: int) -> str:
-    return f"{_day(t // 86400)} {_clock(t)}+00"
-
-
-def sqlite_ts(t: int) -> str:
-    """The text SQLAlchemy stores a UTC datetime as on SQLite."""
-    return f"{_day(t // 86400)} {_clock(t)}.000000"
-
-
-def iso_z(t: int) -> str:
-    """``audit_chain.timestamp`` of a whole second."""
-    return f"{_day(t // 86400)}T{_clock(t)}.000000Z"
 
 
 @dataclass(frozen=True)
@@ -171,11 +145,11 @@ class CaseRows:
             self._message(chain, created, "customer", customer, name, channel, description, cust)
         steps = life(rng, created, self.now, priority, topic.category)
         fr_target, res_target = TARGETS[priority]
-        clocks, breaches = _sla(created, steps, fr_target, res_target, self.now)
+        clocks, breaches = sla_clocks(created, steps, fr_target, res_target, self.now)
         state = _State()
         hold: tuple[str | None, str | None] = (None, None)
         resolution = None
-        for step in _merged(steps, breaches):
+        for step in merged(steps, breaches):
             if step.kind == "breach":
                 chain.add(step.t, "sla.breached", ("system", None, "system", "worker"), step.data)
             elif step.kind == "agent_msg":
@@ -236,10 +210,10 @@ class CaseRows:
                 resolution if status in ("resolved", "closed") else None,
                 ts(created),
                 ts(chain.last_t),
-                _opt(ts, state.first),
-                _opt(ts, state.resolved),
-                _opt(ts, state.closed),
-                _opt(ts, last_customer),
+                opt(ts, state.first),
+                opt(ts, state.resolved),
+                opt(ts, state.closed),
+                opt(ts, last_customer),
                 state.reopen,
             )
         )
@@ -344,116 +318,3 @@ def chain_seals(rows: CaseRows, head: Head, sealed_at: str) -> Head:
         rows.seals.append((seq, event_id, event_hash, prev, new, sealed_at))
         prev = new
     return Head(seq, prev)
-
-
-def _opt(ts: Callable[[int], str], t: Any) -> str | None:
-    return ts(int(t)) if t else None
-
-
-@dataclass
-class _Breach:
-    t: int
-    kind: str
-    data: dict[str, Any]
-
-
-def _merged(steps: list[Step], breaches: list[_Breach]) -> list[Any]:
-    return sorted([*steps, *breaches], key=lambda s: s.t)
-
-
-def _sla(
-    created: int, steps: list[Step], fr_target: int, res_target: int, now: int
-) -> tuple[list[Callable[..., tuple[Any, ...]]], list[_Breach]]:
-    """The first-response and resolution clocks (cycle 1) of a case and its breach events."""
-    first = next((s.t for s in steps if s.kind == "agent_msg"), None)
-    resolved = next((s.t for s in steps if s.kind == "status" and s.to == "resolved"), None)
-    pauses: list[tuple[int, int | None, str | None]] = []
-    for s in steps:
-        if resolved is not None and s.t > resolved:
-            break
-        if s.kind == "status" and s.to == "on_hold":
-            pauses.append((s.t, None, s.reason_code))
-        elif s.kind == "status" and pauses and pauses[-1][1] is None:
-            pauses[-1] = (pauses[-1][0], s.t, pauses[-1][2])
-    clocks, breaches = [], []
-    for metric, target, met, paused in (
-        ("first_response", fr_target, first, []),
-        ("resolution", res_target, resolved, pauses),
-    ):
-        held = sum((b or now) - a for a, b, _ in paused)
-        ongoing_pause = bool(paused) and paused[-1][1] is None and met is None
-        end = met if met is not None else now
-        elapsed = end - created - held
-        due = None if ongoing_pause else created + target + held
-        breached_at = created + target + held if elapsed > target else None
-        state = "met" if met is not None else ("paused" if ongoing_pause else "running")
-        policy = f"default-{_PRIORITY_OF[(fr_target, res_target)]}"
-        fired: dict[str, Any] = {}
-        if breached_at is not None:
-            fired["breach"] = {"at": iso_z(breached_at), "kind": "breach"}
-            breaches.append(
-                _Breach(
-                    breached_at,
-                    "breach",
-                    {
-                        "metric": metric,
-                        "cycle": 1,
-                        "policy": policy,
-                        "checkpoint": "breach",
-                        "due_at": iso_z(breached_at),
-                        "elapsed_seconds": target,
-                    },
-                )
-            )
-        next_check = due if state == "running" and breached_at is None else None
-        pause_json = json.dumps(
-            [
-                {
-                    "start": iso_z(a),
-                    "end": iso_z(b) if b else None,
-                    "status": "on_hold",
-                    "reason_code": r,
-                }
-                for a, b, r in paused
-            ]
-        )
-
-        def row(
-            ts: Callable[[int], str],
-            metric: str = metric,
-            target: int = target,
-            due: int | None = due,
-            next_check: int | None = next_check,
-            met: int | None = met,
-            breached_at: int | None = breached_at,
-            over: int | None = (elapsed - target) if breached_at is not None and met else None,
-            pause_json: str = pause_json,
-            fired: dict[str, Any] = fired,
-            state: str = state,
-            policy: str = policy,
-        ) -> tuple[Any, ...]:
-            return (
-                metric,
-                1,
-                policy,
-                "24x7",
-                target,
-                ts(created),
-                state,
-                _opt(ts, due),
-                _opt(ts, next_check),
-                _opt(ts, met),
-                "reply" if metric == "first_response" and met else None,
-                _opt(ts, breached_at),
-                over,
-                pause_json,
-                json.dumps(fired),
-                "[]",
-                ts(met or created),
-            )
-
-        clocks.append(row)
-    return clocks, [b for b in breaches if b.t <= now]
-
-
-_PRIORITY_OF = {targets: PRIORITIES[i] for i, targets in enumerate(TARGETS)}

@@ -54,7 +54,8 @@ def test_the_same_seed_gives_the_same_data() -> None:
 
 
 def _plan(*, cases: int, seed: int) -> datagen.Plan:
-    from casedesk.datagen_rows import Head, Ids, Staff, sqlite_ts
+    from casedesk.datagen_rows import Head, Ids, Staff
+    from casedesk.datagen_times import sqlite_ts
 
     staff = Staff(
         {t: i for i, t in enumerate(("tier1", "tier2", "partners", "billing"), 1)},

@@ -147,3 +147,9 @@ def test_search_api(api: Any) -> None:
     assert api.get("/api/v1/search").status_code == 422
     listed = api.get("/api/v1/cases", params={"q": "redemption"}).json()["items"]
     assert [c["id"] for c in listed] == [tid]
+
+
+def test_punctuation_inside_words_is_no_phrase(ctx: Context) -> None:
+    number = new_case(ctx, "Password reset e-mail not arriving", description="ref ab_12 o'clock")
+    for q in ("e-mail", "reset_e", "ab_12", "o'clock", "E-MAIL NOT"):
+        assert found(ctx, q) == [number], q

@@ -42,7 +42,9 @@ MAX_TERMS = 8
 CASES_FTS = table("cases_fts", column("rowid"))
 MESSAGES_FTS = table("messages_fts", column("rowid"))
 CUSTOMERS_FTS = table("customers_fts", column("rowid"))
-_TERM = re.compile(r"\w+", re.UNICODE)
+# Letters and digits, split where the FTS tokenizers split too (``_``, ``-``, ``'``), so every
+# term is one token: FTS5 with detail=none has no phrases.
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -56,7 +58,7 @@ def is_email(q: str) -> bool:
 
 
 def _pg_query(words: list[str]) -> str:
-    # Words are \w+ only, so nothing in them is tsquery syntax.
+    # Terms are letters and digits only, so nothing in them is tsquery syntax.
     return " & ".join(f"{w}:*" for w in words)
 
 

@@ -4,7 +4,9 @@ Search is kept by the database itself, in the transaction of every write, so no 
 changes: on PostgreSQL generated ``search_vector`` columns (cases: subject A + description B;
 messages: body; customers: name and e-mail, split at ``@`` and ``.``) with GIN indexes; on
 SQLite FTS5 external-content tables kept by triggers. The SQLite update triggers fire only
-``OF`` the indexed columns, so status changes and other case updates never touch the index.
+``OF`` the indexed columns, so status changes and other case updates never touch the index;
+``detail=none`` keeps only which rows hold a word (search asks for words and prefixes, never
+phrases), a smaller index that costs less on every write.
 
 Report support: indexes on the case timestamps that reports slice periods by, a partial index
 over SLA events (SLA report), an index on ``sla_clocks.started_at`` (SLA report periods), the
@@ -160,7 +162,7 @@ def _sqlite_search() -> None:
         old = ", ".join(f"old.{c}" for c in columns)
         op.execute(
             f"CREATE VIRTUAL TABLE {fts} USING fts5({cols}, content='{table}', "
-            f"content_rowid='{key}', tokenize='{tokenizer}')"
+            f"content_rowid='{key}', tokenize='{tokenizer}', detail=none)"
         )
         op.execute(
             f"CREATE TRIGGER {fts}_ai AFTER INSERT ON {table} BEGIN "

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, text
 
 from casedesk.context import Context
 from casedesk.db.tables import Case
+from casedesk.services import reports_metrics
 from casedesk.web.deps import Principal, context, staff
 
 router = APIRouter(tags=["meta"])
@@ -32,6 +33,7 @@ def metrics(ctx: Ctx) -> str:
         counts = dict(rows.tuples().all())
     lines = ["# HELP casedesk_cases Cases by status category", "# TYPE casedesk_cases gauge"]
     lines += [f'casedesk_cases{{category="{k}"}} {v}' for k, v in sorted(counts.items())]
+    lines += reports_metrics.metric_lines(ctx)
     return "\n".join(lines) + "\n"
 
 
