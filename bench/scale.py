@@ -28,7 +28,7 @@ import httpx
 import psycopg
 
 from bench.http_load import percentile, run_load
-from bench.server import CASEDESK, PG_URL, Server, _free_port
+from bench.server import CASEDESK, PG_URL, Server, running
 
 DATAGEN_VERSION = "1"
 SEED = 7
@@ -179,27 +179,8 @@ def _token(url: str) -> str:
 def serve(url: str, workers: int = 2) -> Iterator[Server]:
     """``casedesk serve`` on the cached data set (no bootstrap: the lead exists already)."""
     env = {**os.environ, "CASEDESK_DATABASE_URL": url, "CASEDESK_LOG_LEVEL": "warning"}
-    token = _token(url)
-    port = _free_port()
-    process = subprocess.Popen(
-        [CASEDESK, "serve", "--port", str(port), "--workers", str(workers), "--no-worker"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("casedesk serve did not start")
-            time.sleep(0.3)
-        yield Server("127.0.0.1", port, token, process)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with running(env, _token(url), workers=workers) as server:
+        yield server
 
 
 def _latency(server: Server, paths: list[str], *, expect: int = 200) -> dict[str, float]:

@@ -92,6 +92,15 @@ def serve(
         check=True,
     )
     token = next(line.split()[-1] for line in boot.stdout.splitlines() if "API token" in line)
+    with running(env, token, workers=workers) as server:
+        yield server
+
+
+@contextmanager
+def running(
+    env: dict[str, str], token: str, *, workers: int = 2, start_timeout: float = 60
+) -> Iterator[Server]:
+    """``casedesk serve --workers N --no-worker`` on a free loopback port until the block ends."""
     port = _free_port()
     process = subprocess.Popen(
         [CASEDESK, "serve", "--port", str(port), "--workers", str(workers), "--no-worker"],
@@ -100,7 +109,7 @@ def serve(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + start_timeout
         while True:
             try:
                 if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
@@ -113,4 +122,4 @@ def serve(
         yield Server("127.0.0.1", port, token, process)
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=30)
