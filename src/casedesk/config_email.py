@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from casedesk.config_cache import per_config
 from casedesk.config_locate import locate
-from casedesk.domain.durations import parse_duration
+from casedesk.config_values import check_port, env_name_of, flag_of, seconds_of, table_of
 from casedesk.domain.lifecycle import Problem
 
 if TYPE_CHECKING:
@@ -56,7 +56,6 @@ $ticket_id; a member of our team will get back to you soon.
 
 To add anything, simply reply to this e-mail and keep $ticket_id in the subject.
 """
-_ENV = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _ADDRESS = re.compile(r"^[^@\s<>]+@[^@\s<>]+$")
 Path = tuple[str | int, ...]
 
@@ -154,19 +153,6 @@ def check(text: str, config: AppConfig) -> list[ConfigProblem]:
 # -- sections -----------------------------------------------------------------------------------
 
 
-def _table(raw: Any, path: Path, keys: tuple[str, ...], problems: list[Problem]) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        problems.append(Problem(path, f"give a table with {', '.join(keys)}"))
-        return {}
-    for key in raw:
-        if key not in keys:
-            hint = ", ".join(keys)
-            if key in ("password", "secret"):
-                hint = f"secrets stay out of the file: name an environment variable with {key}_env"
-            problems.append(Problem((*path, key), f"unknown key {key!r}; {hint}"))
-    return {k: v for k, v in raw.items() if k in keys}
-
-
 def _addresses(raw: Any, problems: list[Problem]) -> tuple[str, ...]:
     raw = [raw] if isinstance(raw, str) else raw
     if not isinstance(raw, list):
@@ -181,55 +167,18 @@ def _addresses(raw: Any, problems: list[Problem]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _port(value: Any, path: Path, problems: list[Problem]) -> bool:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 65536:
-        problems.append(Problem(path, "give a TCP port from 1 to 65535"))
-        return False
-    return True
-
-
-def _flag(values: dict[str, Any], key: str, path: Path, problems: list[Problem]) -> bool | None:
-    value = values.get(key)
-    if value is not None and not isinstance(value, bool):
-        problems.append(Problem((*path, key), "give true or false"))
-        return None
-    return value
-
-
-def _seconds(
-    value: Any, path: Path, low: timedelta, high: timedelta, problems: list[Problem]
-) -> float | None:
-    try:
-        parsed = parse_duration(value) if isinstance(value, str) else None
-    except ValueError as exc:
-        problems.append(Problem(path, str(exc)))
-        return None
-    if parsed is None or not low <= parsed <= high:
-        problems.append(Problem(path, f'give a duration from {low} to {high}, such as "60s"'))
-        return None
-    return parsed.total_seconds()
-
-
-def _env(values: dict[str, Any], key: str, path: Path, problems: list[Problem]) -> str | None:
-    value = values.get(key)
-    if not isinstance(value, str) or not _ENV.match(value):
-        problems.append(Problem((*path, key), "name an environment variable, e.g. CASEDESK_X"))
-        return None
-    return value
-
-
 def _smtpd(raw: Any, problems: list[Problem]) -> SmtpdSettings:
     path: Path = ("email", "smtpd")
-    v = _table(raw, path, ("enabled", "host", "port"), problems)
+    v = table_of(raw, path, ("enabled", "host", "port"), problems)
     kw: dict[str, Any] = {}
-    if _flag(v, "enabled", path, problems) is not None:
+    if flag_of(v, "enabled", path, problems) is not None:
         kw["enabled"] = v["enabled"]
     if "host" in v:
         if isinstance(v["host"], str) and v["host"].strip():
             kw["host"] = v["host"].strip()
         else:
             problems.append(Problem((*path, "host"), "give the address to listen on"))
-    if "port" in v and _port(v["port"], (*path, "port"), problems):
+    if "port" in v and check_port(v["port"], (*path, "port"), problems):
         kw["port"] = v["port"]
     return SmtpdSettings(**kw)
 
@@ -256,28 +205,28 @@ def _imap(raw: Any, problems: list[Problem]) -> tuple[ImapMailbox, ...]:
     for i, item in enumerate(raw):
         path: Path = ("email", "imap", i)
         before = len(problems)
-        v = _table(item, path, _IMAP_KEYS, problems)
+        v = table_of(item, path, _IMAP_KEYS, problems)
         if not v and not isinstance(item, Mapping):
             continue
         for key in ("host", "user"):
             if not isinstance(v.get(key), str) or not v[key].strip():
                 problems.append(Problem((*path, key), f"give the IMAP {key}"))
-        password_env = _env(v, "password_env", path, problems)
-        tls = _flag(v, "tls", path, problems)
-        starttls = _flag(v, "starttls", path, problems)
+        password_env = env_name_of(v, "password_env", path, problems)
+        tls = flag_of(v, "tls", path, problems)
+        starttls = flag_of(v, "starttls", path, problems)
         if tls is None:
             tls = not starttls
         if tls and starttls:
             problems.append(Problem((*path, "tls"), "use tls (993) or starttls (143), not both"))
         port = v.get("port", 993 if tls else 143)
-        _port(port, (*path, "port"), problems)
+        check_port(port, (*path, "port"), problems)
         folder = v.get("folder", "INBOX")
         if not isinstance(folder, str) or not folder.strip():
             problems.append(Problem((*path, "folder"), "give the folder to read, e.g. INBOX"))
         interval = 60.0
         if "interval" in v:
             interval = (
-                _seconds(
+                seconds_of(
                     v["interval"],
                     (*path, "interval"),
                     timedelta(seconds=5),
@@ -315,12 +264,12 @@ def _webhook(raw: Any, problems: list[Problem]) -> WebhookSettings | None:
     if raw is None:
         return None
     path: Path = ("email", "inbound_webhook")
-    v = _table(raw, path, ("secret_env", "tolerance"), problems)
-    secret_env = _env(v, "secret_env", path, problems)
+    v = table_of(raw, path, ("secret_env", "tolerance"), problems)
+    secret_env = env_name_of(v, "secret_env", path, problems)
     tolerance = 300.0
     if "tolerance" in v:
         tolerance = (
-            _seconds(
+            seconds_of(
                 v["tolerance"],
                 (*path, "tolerance"),
                 timedelta(seconds=10),
@@ -334,9 +283,9 @@ def _webhook(raw: Any, problems: list[Problem]) -> WebhookSettings | None:
 
 def _ack(raw: Any, problems: list[Problem]) -> AckSettings:
     path: Path = ("email", "acknowledgement")
-    v = _table(raw, path, ("enabled", "subject", "body"), problems)
+    v = table_of(raw, path, ("enabled", "subject", "body"), problems)
     kw: dict[str, Any] = {}
-    if _flag(v, "enabled", path, problems) is not None:
+    if flag_of(v, "enabled", path, problems) is not None:
         kw["enabled"] = v["enabled"]
     for key in ("subject", "body"):
         if key not in v:
@@ -375,7 +324,7 @@ def _unknown_fields(template: str) -> list[str]:
 
 def _limits(raw: Any, problems: list[Problem]) -> dict[str, int]:
     path: Path = ("email", "limits")
-    v = _table(raw, path, ("max_message_bytes", "max_attachment_bytes"), problems)
+    v = table_of(raw, path, ("max_message_bytes", "max_attachment_bytes"), problems)
     out: dict[str, int] = {}
     for key, high in (("max_message_bytes", 200 * 2**20), ("max_attachment_bytes", 100 * 2**20)):
         if key not in v:
@@ -390,7 +339,7 @@ def _limits(raw: Any, problems: list[Problem]) -> dict[str, int]:
 
 def _rate(raw: Any, problems: list[Problem]) -> dict[str, Any]:
     path: Path = ("email", "rate_limit")
-    v = _table(raw, path, ("messages", "per"), problems)
+    v = table_of(raw, path, ("messages", "per"), problems)
     out: dict[str, Any] = {}
     messages = v.get("messages")
     if messages is not None:
@@ -399,7 +348,9 @@ def _rate(raw: Any, problems: list[Problem]) -> dict[str, Any]:
         else:
             out["rate_messages"] = messages
     if "per" in v:
-        per = _seconds(v["per"], (*path, "per"), timedelta(seconds=1), timedelta(days=1), problems)
+        per = seconds_of(
+            v["per"], (*path, "per"), timedelta(seconds=1), timedelta(days=1), problems
+        )
         if per:
             out["rate_per"] = per
     return out

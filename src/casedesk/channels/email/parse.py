@@ -12,26 +12,37 @@ from __future__ import annotations
 
 import email.policy
 import hashlib
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.parser import BytesParser
-from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
 
 from casedesk.channels.email import noise, quotes
 from casedesk.channels.email.decode import (
-    CONTROL_CHARS,
     decode_text,
     decode_words,
-    lenient_b64decode,
-    recover_header,
-    unflow,
     unstructured,
 )
-from casedesk.channels.email.html import html_to_text, sanitize_html, scrub
+from casedesk.channels.email.headers import (
+    addresses,
+    first_value,
+    header_fields,
+    message_ids,
+    parse_date,
+)
+from casedesk.channels.email.html import html_to_text, sanitize_html
+from casedesk.channels.email.parts import (
+    child_parts,
+    content_type,
+    disposition_of,
+    filename_of,
+    param,
+    part_payload,
+    part_text,
+    safe_filename,
+)
 
 __all__ = [
     "Attachment",
@@ -65,9 +76,6 @@ _EXTENSIONS = {
     "text/calendar": ".ics",
     "text/csv": ".csv",
 }
-_ADDR_SPEC = re.compile(r"[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+@[^@\s<>()\[\],;:\"\x00-\x1f\x7f]+")
-_META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]{1,40})""", re.I)
-_BRACKETED = re.compile(r"<([^<>]*)>")
 
 
 class Unparseable(Exception):
@@ -142,10 +150,10 @@ def parse_email(
 
 def _parse(data: bytes, own: Sequence[str], max_attachment_bytes: int) -> ParsedEmail:
     msg = _message(data)
-    headers = _headers(msg)
+    headers = header_fields(msg)
     if not headers:
         raise Unparseable("no header fields: not an e-mail message")
-    senders = _addresses(headers.get("from", []))
+    senders = addresses(headers.get("from", []))
     if not senders:
         raise Unparseable("no usable From address")
     from_name, from_address = senders[0]
@@ -156,29 +164,29 @@ def _parse(data: bytes, own: Sequence[str], max_attachment_bytes: int) -> Parsed
         reply_text = quotes.reply_from_html(raw_html, text)
     else:
         reply_text = quotes.strip_quoted(text)
-    ctype = _content_type(msg)
+    ctype = content_type(msg)
     auto_reason, is_bounce = noise.classify(
         headers=headers,
         from_address=from_address,
         content_type=ctype,
-        report_type=_param(msg, "report-type") or None,
+        report_type=param(msg, "report-type") or None,
         own_addresses=own,
     )
-    message_id = noise.normalise_id(_first(headers, "message-id"))
-    references = _ids(headers.get("references", []))
+    message_id = noise.normalise_id(first_value(headers, "message-id"))
+    references = message_ids(headers.get("references", []))
     if len(references) > _MAX_REFERENCES:  # keep the thread's root and the recent ancestors
         references = references[:1] + references[1 - _MAX_REFERENCES :]
     return ParsedEmail(
         message_id=message_id or f"sha256-{hashlib.sha256(data).hexdigest()}@casedesk.invalid",
-        in_reply_to=_ids(headers.get("in-reply-to", [])),
+        in_reply_to=message_ids(headers.get("in-reply-to", [])),
         references=references,
         from_address=from_address,
         from_name=from_name,
-        to=[a for _, a in _addresses(headers.get("to", []))],
-        cc=[a for _, a in _addresses(headers.get("cc", []))],
-        reply_to=next((a for _, a in _addresses(headers.get("reply-to", []))), None),
-        subject=unstructured(_first(headers, "subject")) or "(no subject)",
-        date=_date(_first(headers, "date")),
+        to=[a for _, a in addresses(headers.get("to", []))],
+        cc=[a for _, a in addresses(headers.get("cc", []))],
+        reply_to=next((a for _, a in addresses(headers.get("reply-to", []))), None),
+        subject=unstructured(first_value(headers, "subject")) or "(no subject)",
+        date=parse_date(first_value(headers, "date")),
         text=text,
         html=sanitize_html(raw_html).strip() if raw_html is not None else None,
         reply_text=reply_text,
@@ -225,78 +233,6 @@ def _feed(body: bytes, policy: email.policy.Policy) -> Message | None:
     return parser.close()
 
 
-# --- header fields ---------------------------------------------------------------------------
-
-
-def _headers(part: Message) -> dict[str, list[str]]:
-    """Header fields by lower-cased name, unfolded, 8-bit bytes decoded; RFC 2047 left as is."""
-    out: dict[str, list[str]] = {}
-    try:
-        items = list(part.raw_items())
-    except Exception:
-        return out
-    for name, value in items:
-        unfolded = re.sub(r"\r?\n(?=[ \t])", "", str(value)).replace("\r", " ").replace("\n", " ")
-        out.setdefault(str(name).strip().lower(), []).append(recover_header(unfolded))
-    return out
-
-
-def _first(headers: dict[str, list[str]], name: str) -> str:
-    values = headers.get(name)
-    return values[0] if values else ""
-
-
-def _addresses(values: list[str]) -> list[tuple[str, str]]:
-    """``(display name, lower-cased addr-spec)`` pairs, invalid and repeated ones left out."""
-    out: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for value in values:
-        pairs = _getaddresses(value)
-        if not any(_addr(a) for _, a in pairs) and "=?" in value:
-            pairs = _getaddresses(decode_words(value))  # "Name <addr>" encoded as one word
-        for name, addr in pairs:
-            clean = _addr(addr)
-            if clean and clean not in seen:
-                seen.add(clean)
-                out.append((unstructured(name).strip("\"' "), clean))
-    return out
-
-
-def _getaddresses(value: str) -> list[tuple[str, str]]:
-    try:
-        return getaddresses([value])
-    except Exception:
-        return []
-
-
-def _addr(addr: str) -> str | None:
-    clean = addr.strip().strip("<>").strip().lower()
-    if clean in ("mailer-daemon", "postmaster"):  # bounces from the local MTA carry no domain
-        return clean
-    return clean if len(clean) <= 320 and _ADDR_SPEC.fullmatch(clean) else None
-
-
-def _ids(values: list[str]) -> list[str]:
-    out: dict[str, None] = {}  # ordered and de-duplicated
-    for value in values:
-        found = _BRACKETED.findall(value)
-        for candidate in [f"<{f}>" for f in found] if found else [value]:
-            ident = noise.normalise_id(candidate)
-            if ident:
-                out[ident] = None
-    return list(out)
-
-
-def _date(value: str) -> datetime | None:
-    if not value.strip():
-        return None
-    try:
-        parsed = parsedate_to_datetime(value)
-    except Exception:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
-
-
 # --- MIME parts ------------------------------------------------------------------------------
 
 
@@ -320,13 +256,13 @@ class _Walk:
         self.parts += 1
         if depth > _MAX_DEPTH or self.parts > _MAX_PARTS:
             return []
-        ctype = _content_type(part)
+        ctype = content_type(part)
         if ctype in _REPORT_PARTS:
             return []
         if ctype.startswith("message/"):
             self._message(part, ctype)
             return []
-        children = _children(part)
+        children = child_parts(part)
         if children is not None and ctype.startswith("multipart/"):
             if ctype == "multipart/alternative":
                 return self._alternative(children, depth)
@@ -334,14 +270,14 @@ class _Walk:
         if ctype.startswith("multipart/"):  # no boundary: the payload is all there is
             ctype = "text/plain"
         if ctype in _HEADER_PARTS:
-            ident = noise.bounced_message_id([], _text(part, ctype))
+            ident = noise.bounced_message_id([], part_text(part, ctype))
             self.embedded_ids += [ident] if ident else []
             return []
         if ctype in ("text/plain", "text/html") and self._is_body(part):
             self.has_body = True
-            body = _text(part, ctype)
+            body = part_text(part, ctype)
             return [_Segment(html=body) if ctype == "text/html" else _Segment(plain=body)]
-        self._attach(part, ctype, _payload(part))
+        self._attach(part, ctype, part_payload(part))
         return []
 
     def _alternative(self, children: list[Message], depth: int) -> list[_Segment]:
@@ -358,18 +294,18 @@ class _Walk:
         ]
 
     def _is_body(self, part: Message) -> bool:
-        if _disposition(part) == "attachment":
+        if disposition_of(part) == "attachment":
             return False
-        return not (self.has_body and _filename(part))
+        return not (self.has_body and filename_of(part))
 
     def _message(self, part: Message, ctype: str) -> None:
-        children = _children(part) or []
+        children = child_parts(part) or []
         if not children:
-            self._attach(part, ctype, _payload(part))
+            self._attach(part, ctype, part_payload(part))
             return
         inner = children[0]
-        inner_headers = _headers(inner)
-        ident = noise.normalise_id(_first(inner_headers, "message-id"))
+        inner_headers = header_fields(inner)
+        ident = noise.normalise_id(first_value(inner_headers, "message-id"))
         self.embedded_ids += [ident] if ident else []
         data = b""
         for policy in (email.policy.compat32, email.policy.default):
@@ -378,13 +314,13 @@ class _Walk:
                 break
             except Exception:
                 continue
-        subject = _safe_filename(unstructured(_first(inner_headers, "subject")))
+        subject = safe_filename(unstructured(first_value(inner_headers, "subject")))
         self._attach(part, ctype, data, default_name=f"{subject or 'message'}.eml")
 
     def _attach(self, part: Message, ctype: str, data: bytes, default_name: str = "") -> None:
-        cid = noise.normalise_id(_first(_headers(part), "content-id"))
-        disposition = _disposition(part)
-        name = _safe_filename(_filename(part)) or default_name
+        cid = noise.normalise_id(first_value(header_fields(part), "content-id"))
+        disposition = disposition_of(part)
+        name = safe_filename(filename_of(part)) or default_name
         oversized = len(data) > self.max_attachment_bytes
         self.attachments.append(
             Attachment(
@@ -414,88 +350,3 @@ def _bodies(segments: list[_Segment]) -> tuple[str, str | None, bool]:
             htmls.append(seg.html)
     text = "\n".join(p.strip("\n") for p in pieces if p.strip()).strip()
     return text, ("\n".join(htmls) if htmls else None), from_html
-
-
-def _children(part: Message) -> list[Message] | None:
-    try:
-        payload = part.get_payload()
-    except Exception:
-        return None
-    if not isinstance(payload, list):
-        return None
-    return [p for p in payload if isinstance(p, Message)]
-
-
-def _content_type(part: Message) -> str:
-    try:
-        ctype = part.get_content_type()
-    except Exception:
-        raw = _first(_headers(part), "content-type").split(";", 1)[0].strip().lower()
-        ctype = raw if re.fullmatch(r"[\w.+-]+/[\w.+-]+", raw) else "text/plain"
-    return ctype if isinstance(ctype, str) else "text/plain"
-
-
-def _param(part: Message, name: str) -> str:
-    try:
-        value = part.get_param(name)
-        if isinstance(value, tuple):
-            value = collapse_rfc2231_value(value)
-        return str(value).strip().lower() if value else ""
-    except Exception:
-        return ""
-
-
-def _disposition(part: Message) -> str | None:
-    try:
-        return part.get_content_disposition()
-    except Exception:
-        raw = _first(_headers(part), "content-disposition")
-        return raw.split(";", 1)[0].strip().lower() or None
-
-
-def _filename(part: Message) -> str:
-    try:
-        name = part.get_filename()
-    except Exception:
-        name = None
-    if not name:
-        return ""
-    name = recover_header(str(name))
-    return decode_words(name) if "=?" in name else name
-
-
-def _safe_filename(name: str) -> str:
-    """The last path component, without control characters or leading dots, at most 200 long."""
-    name = re.split(r"[/\\]", scrub(name))[-1]
-    name = " ".join(CONTROL_CHARS.sub("", name).split()).lstrip(".").rstrip(". ")
-    if len(name) > 200:
-        stem, dot, ext = name.rpartition(".")
-        name = stem[: 199 - len(ext)] + dot + ext if dot and len(ext) <= 16 else name[:200]
-    return name
-
-
-def _payload(part: Message) -> bytes:
-    try:
-        if _first(_headers(part), "content-transfer-encoding").strip().lower() == "base64":
-            payload = part.get_payload()
-            if isinstance(payload, str):  # the stdlib returns undecodable base64 still encoded
-                return lenient_b64decode(payload)
-        data = part.get_payload(decode=True)
-        if isinstance(data, bytes):
-            return data
-        payload = part.get_payload()
-        return payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
-    except Exception:
-        return b""
-
-
-def _text(part: Message, ctype: str) -> str:
-    data = _payload(part)
-    charset = _param(part, "charset") or None
-    if charset is None and ctype == "text/html":
-        meta = _META_CHARSET.search(data[:4096])
-        charset = meta.group(1).decode("ascii", "replace") if meta else None
-    text = decode_text(data, charset).replace("\r\n", "\n").replace("\r", "\n")
-    if ctype == "text/plain" and _param(part, "format") == "flowed":
-        text = unflow(text, delsp=_param(part, "delsp") == "yes")
-    return text
