@@ -216,10 +216,9 @@ def serve(
     no_worker: Annotated[bool, typer.Option("--no-worker", help="No embedded worker")] = False,
 ) -> None:
     """Serve the web app and API (and, unless --no-worker, the background worker)."""
-    import uvicorn
-
     from casedesk import worker
     from casedesk.channels.email import smtpd as listener
+    from casedesk.web import serve as web_serve
 
     ctx = _ctx()
     if not no_worker:
@@ -230,15 +229,7 @@ def serve(
         f"API docs: http://{host}:{port}/api/docs"
     )
     try:
-        uvicorn.run(
-            "casedesk.web.app:create_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            log_level=Settings().log_level,
-            access_log=False,
-        )
+        web_serve.serve(host, port, workers=workers, log_level=Settings().log_level)
     finally:
         if smtp is not None:
             smtp.stop()

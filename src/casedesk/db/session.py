@@ -59,8 +59,16 @@ class Database:
             if self.dialect == "sqlite"
             else self.engine
         )
+        # A pool of its own, in autocommit from the moment each connection opens: switching a
+        # pooled connection's isolation level per checkout costs two driver calls per request.
         self.autocommit_engine = (
-            self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            create_engine(
+                url,
+                isolation_level="AUTOCOMMIT",
+                pool_size=max(2, pool_size // 2),
+                max_overflow=pool_size,
+                pool_recycle=1800,
+            )
             if self.dialect == "postgresql"
             else self.read_engine
         )
@@ -91,5 +99,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.autocommit_engine not in (self.engine, self.read_engine):
+            self.autocommit_engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()

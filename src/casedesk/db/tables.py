@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -11,6 +12,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Insert,
     Integer,
     LargeBinary,
     SmallInteger,
@@ -19,7 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 # SQLite only auto-increments INTEGER PRIMARY KEY; BigInteger elsewhere.
@@ -53,6 +55,15 @@ class Base(DeclarativeBase):
 def table(mapped: type[Base]) -> Table:
     """The Core table of a mapped class, for statements that skip the ORM layer."""
     return cast(Table, mapped.__table__)
+
+
+def insert_rows(s: Session, statement: Insert, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert ``rows``; a single row as a plain execute, since an executemany costs a driver
+    pipeline set-up per call, more than the one row most case changes write."""
+    if len(rows) == 1:
+        s.execute(statement, rows[0])
+    elif rows:
+        s.execute(statement, list(rows))
 
 
 class Team(Base):

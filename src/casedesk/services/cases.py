@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from casedesk.config import AppConfig
 from casedesk.db.session import Database
-from casedesk.db.tables import Case, CaseTag, IdempotencyKey, Team, User, table
+from casedesk.db.tables import Case, CaseTag, IdempotencyKey, Team, User, insert_rows, table
 from casedesk.domain import case_fields
 from casedesk.domain.actors import Actor
 from casedesk.domain.errors import InvalidInput
@@ -176,7 +176,7 @@ def insert_case(
     # Core inserts: the busiest write path skips the unit-of-work bookkeeping.
     number = s.execute(_INSERT_CASE, row).scalar_one()
     if tags:
-        s.execute(_INSERT_TAG, [{"case_number": number, "tag": t} for t in tags])
+        insert_rows(s, _INSERT_TAG, [{"case_number": number, "tag": t} for t in tags])
     case = CaseSnapshot(
         number=number, customer=customer, team=team, assignee=assignee, tags=tags, **row
     )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 import phonenumbers
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -52,6 +53,18 @@ class CustomerRecord:
 _COLUMNS = (Customer.id, Customer.name, Customer.email, Customer.phone, Customer.external_ref)
 
 
+@lru_cache(maxsize=8)
+def _lookup(keys: tuple[str, ...]) -> Select[int, str, str | None, str | None, str | None]:
+    """Customers matching any of ``keys``; built once per combination (the busiest read of
+    case intake, so its statement is not rebuilt per call)."""
+    columns = table(Customer).c
+    return (
+        select(*_COLUMNS)
+        .where(or_(*(columns[k] == bindparam(k) for k in keys)))
+        .order_by(Customer.id)
+    )
+
+
 def resolve(
     s: Session, data: CustomerInput, *, actor: Actor, now: datetime, region: str | None = None
 ) -> CustomerRecord:
@@ -59,22 +72,13 @@ def resolve(
     Runs inside the caller's transaction; safe when two transactions create the same e-mail."""
     email = normalise_email(data.email) if data.email else None
     phone = normalise_phone(data.phone, region) if data.phone else None
-    keys = [
-        (col, v)
-        for col, v in (
-            (Customer.email, email),
-            (Customer.external_ref, data.external_ref),
-            (Customer.phone, phone),
-        )
-        if v
-    ]
+    given = {"email": email, "external_ref": data.external_ref, "phone": phone}
+    keys = tuple(k for k, v in given.items() if v)
     if keys:
-        found = s.execute(
-            select(*_COLUMNS).where(or_(*(col == v for col, v in keys))).order_by(Customer.id)
-        ).all()
-        for col, value in keys:  # e-mail wins over external reference over phone
+        found = s.execute(_lookup(keys), {k: given[k] for k in keys}).all()
+        for key in keys:  # e-mail wins over external reference over phone
             for row in found:
-                if getattr(row, col.key) == value:
+                if getattr(row, key) == given[key]:
                     return CustomerRecord(*row)
     if not (email or phone or data.external_ref or data.name):
         raise InvalidInput(

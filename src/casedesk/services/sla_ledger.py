@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from casedesk.config_sla import SlaSettings
 from casedesk.db.sla_tables import SlaClock
+from casedesk.db.tables import insert_rows
 from casedesk.domain import sla_clock as clocks
 from casedesk.domain.case_fields import priority_name
 from casedesk.domain.escalation import Checkpoint, checkpoints
@@ -152,8 +153,7 @@ def insert_clocks(
         }
         for c in new
     ]
-    if rows:
-        s.execute(_INSERT, rows)
+    insert_rows(s, _INSERT, rows)
 
 
 def save(s: Session, changes: Sequence[tuple[int, dict[str, Any]]]) -> None:
