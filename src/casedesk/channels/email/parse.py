@@ -18,6 +18,8 @@ from datetime import datetime
 from email.feedparser import BytesFeedParser
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
+from typing import Any
 
 from casedesk.channels.email import noise, quotes
 from casedesk.channels.email.decode import (
@@ -197,13 +199,25 @@ def _parse(data: bytes, own: Sequence[str], max_attachment_bytes: int) -> Parsed
     )
 
 
+class _RawHeaderReads(EmailPolicy):
+    """The modern policy, except that reading a header field gives its raw text. The modern
+    policy re-parses a field into a header object on every read (the parser alone reads each
+    part's Content-Type a dozen times), and casedesk decodes field values itself, leniently."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        return email.policy.compat32.header_fetch_parse(name, value)
+
+
+MODERN_RAW_HEADERS = _RawHeaderReads()
+
+
 def _message(data: bytes) -> Message:
     body = data.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
     if not body.strip():
         raise Unparseable("empty message")
     # The modern policy is stricter; compat32 and then the headers alone (for nesting too deep
     # to walk) still get a usable message out of broken input.
-    for policy in (email.policy.default, email.policy.compat32):
+    for policy in (MODERN_RAW_HEADERS, email.policy.compat32):
         try:
             msg = _feed(body, policy)
         except RecursionError:
