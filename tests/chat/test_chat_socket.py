@@ -164,7 +164,10 @@ def test_floods_are_slowed_then_disconnected(ctx: Context, server: str, visitors
     error = v.until("error")
     assert error["code"] == "rate_limited" and error["retry_after"] > 0
     for i in range(6, 30):
-        v.send(type="message", body="spam", client_id=f"m{i}")
+        try:
+            v.send(type="message", body="spam", client_id=f"m{i}")
+        except ConnectionClosed:  # the server may hang up before the flood is all sent
+            break
     assert closed_code(v) == 4429
     assert bodies(ctx) == [f"message {i}" for i in range(5)]
 

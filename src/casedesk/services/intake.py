@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -156,10 +156,22 @@ def _receive(s: Session, config: AppConfig, inbound: InboundMessage, now: dateti
     )
 
 
-def _thread(s: Session, config: AppConfig, inbound: InboundMessage) -> Case | None:
+Target = Row[int, str, int | None]  # number, status category, customer id
+_TARGET = select(Case.number, Case.status_category, Case.customer_id).where(
+    Case.number == bindparam("number")
+)
+
+
+def _case(s: Session, number: int) -> Target | None:
+    """The facts threading needs about case ``number`` (the row itself is locked and loaded
+    only once the message is known to go there)."""
+    return s.execute(_TARGET, {"number": number}).first()
+
+
+def _thread(s: Session, config: AppConfig, inbound: InboundMessage) -> Target | None:
     """The case this message belongs to, or ``None`` for a new case."""
     if inbound.case_number is not None:
-        return s.get(Case, inbound.case_number)
+        return _case(s, inbound.case_number)
     if inbound.replies_to:
         number = s.scalar(
             select(Message.case_number)
@@ -175,18 +187,18 @@ def _thread(s: Session, config: AppConfig, inbound: InboundMessage) -> Case | No
                 .limit(1)
             )
         if number is not None:
-            return s.get(Case, number)
+            return _case(s, number)
     tagged = find_ticket_ids(inbound.subject, prefix=config.tickets.prefix)
     if tagged and inbound.sender.email:
         sender = inbound.sender.email.strip().lower()
         for number in tagged:
-            case = s.get(Case, number)
+            case = _case(s, number)
             if case is not None and _may_write_to(s, case, sender):
                 return case
     return None
 
 
-def _may_write_to(s: Session, case: Case, sender: str) -> bool:
+def _may_write_to(s: Session, case: Target, sender: str) -> bool:
     """Only the case's customer or a known participant threads by subject tag, so a guessed
     ticket ID in a stranger's subject opens a new case instead of writing into someone else's."""
     if case.customer_id is not None:
@@ -206,7 +218,7 @@ def _channel_actor(inbound: InboundMessage) -> Actor:
 
 
 def _record_noise(
-    s: Session, config: AppConfig, inbound: InboundMessage, target: Case | None, now: datetime
+    s: Session, config: AppConfig, inbound: InboundMessage, target: Target | None, now: datetime
 ) -> IntakeResult:
     """Automatic mail: kept as an internal note on the case it refers to (never reopening it,
     never counting as customer activity). With no case to refer to, the adapter decides

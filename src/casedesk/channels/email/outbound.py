@@ -28,7 +28,7 @@ from casedesk.config import AppConfig
 from casedesk.config_email import email_settings
 from casedesk.config_notify import OutboundSettings, outbound_settings
 from casedesk.db.channel_tables import EmailParticipant, EmailSent
-from casedesk.db.tables import Attachment, Case, Customer, Message
+from casedesk.db.tables import Attachment, Case, Customer, Message, table
 from casedesk.domain.ticket_ids import format_ticket_id
 from casedesk.services import outbox
 
@@ -101,16 +101,20 @@ def _record_sent(
     now: datetime,
     row_id: int | None = None,
 ) -> None:
-    s.add(
-        EmailSent(
-            message_id=message_id,
-            case_number=number,
-            message_row_id=row_id,
-            kind=kind,
-            recipient=to[:320],
-            created_at=now,
-        )
+    s.execute(
+        _INSERT_SENT,
+        {
+            "message_id": message_id,
+            "case_number": number,
+            "message_row_id": row_id,
+            "kind": kind,
+            "recipient": to[:320],
+            "created_at": now,
+        },
     )
+
+
+_INSERT_SENT = table(EmailSent).insert()
 
 
 def queue_acknowledgement(

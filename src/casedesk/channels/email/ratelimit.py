@@ -10,8 +10,10 @@ admin can take them in later.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import case, literal, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -23,24 +25,32 @@ from casedesk.db.tables import table
 T = table(EmailSenderRate)
 
 
+@lru_cache(maxsize=4)
+def _count_statement(dialect: str) -> Any:
+    """One statement starts a window or counts into the current one; a stale window restarts.
+    Built once per dialect: it runs for every message taken in."""
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    now = bindparam("now", type_=T.c.window_start.type)
+    new_row = insert(T).values(sender=bindparam("sender"), window_start=now, count=1)
+    stale = T.c.window_start <= bindparam("stale_before", type_=T.c.window_start.type)
+    return new_row.on_conflict_do_update(
+        index_elements=["sender"],
+        set_={
+            "window_start": case((stale, now), else_=T.c.window_start),
+            "count": case((stale, 1), else_=T.c.count + 1),
+        },
+    ).returning(T.c.count, T.c.window_start)
+
+
 def admit(s: Session, settings: EmailSettings, sender: str, *, now: datetime) -> str | None:
     """Count one message from ``sender``; ``None`` when it is within the limit, else the
     reason to quarantine it. Runs inside the caller's transaction (one row lock per sender)."""
     sender = sender.strip().lower()[:320]
     window = timedelta(seconds=settings.rate_per)
-    insert = pg_insert if s.get_bind().dialect.name == "postgresql" else sqlite_insert
-    # One statement starts a window or counts into the current one; a stale window restarts.
-    new_row = insert(T).values(sender=sender, window_start=now, count=1)
-    stale = T.c.window_start <= now - window
-    at = literal(now, T.c.window_start.type)
-    stmt = new_row.on_conflict_do_update(
-        index_elements=["sender"],
-        set_={
-            "window_start": case((stale, at), else_=T.c.window_start),
-            "count": case((stale, 1), else_=T.c.count + 1),
-        },
-    ).returning(T.c.count, T.c.window_start)
-    count, started = s.execute(stmt).one()
+    stmt = _count_statement(s.get_bind().dialect.name)
+    count, started = s.execute(
+        stmt, {"sender": sender, "now": now, "stale_before": now - window}
+    ).one()
     if count <= settings.rate_messages:
         return None
     if started.tzinfo is None:
