@@ -6,11 +6,15 @@ The stream is what a support mailbox sees: new requests from many customers (a t
 HTML alternative, some with a small attachment), replies naming the previous message in
 In-Reply-To, and out-of-office answers to casedesk's acknowledgements. Messages are built before
 the clock starts. Several threads take mail at once, as the SMTP listener does with concurrent
-sessions; each thread owns its senders, so a reply never overtakes the message it answers.
+sessions, and on PostgreSQL two processes do (as two listeners or workers would: a 2-core
+machine runs Python code in two processes at once, not in two threads of one); each thread owns
+its senders, so a reply never overtakes the message it answers.
 """
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import random
 import threading
 import time
@@ -26,7 +30,8 @@ from casedesk.db.session import Database
 
 MESSAGES = 3000
 SENDERS = 600
-THREADS = {"sqlite": 2, "postgresql": 8}
+PROCESSES = {"sqlite": 1, "postgresql": 2}
+THREADS = {"sqlite": 2, "postgresql": 4}
 CONFIG = """\
 [email]
 addresses = ["support@bench.example"]
@@ -59,9 +64,7 @@ def _message(i: int, sender: int, *, reply_to: str | None, auto: bool) -> tuple[
         msg["Auto-Submitted"] = "auto-replied"
         msg.set_content("I am out of the office until Monday.")
         return ident, msg.as_bytes()
-    quoted = (
-        "\nOn Mon, 5 Jan 2026, Support wrote:\n> Could you tell us more?\n" if reply_to else ""
-    )
+    quoted = "\nOn Mon, 5 Jan 2026, Support wrote:\n> Could you tell us more?\n" if reply_to else ""
     msg.set_content(_TEXT + quoted)
     if i % 3 == 0:
         msg.add_alternative(_HTML, subtype="html")
@@ -93,41 +96,73 @@ def corpus(count: int = MESSAGES, senders: int = SENDERS, seed: int = 11) -> lis
     return streams
 
 
-def email_intake_per_s(url: str, kind: str) -> dict[str, Any]:
-    streams = corpus()
-    threads = THREADS[kind]
+def _intake_process(
+    url: str, threads: int, streams: list[list[bytes]], ready: Any, go: Any, results: Any
+) -> None:
+    """One intake process (as one SMTP listener or worker would be): warms up, waits for the
+    start signal, takes its share of the mail on ``threads`` threads, reports the outcomes."""
     ctx = Context(
         settings=Settings(database_url=url),
         config=parse_config(CONFIG, "bench.toml"),
         db=Database(url, pool_size=threads + 2),
         clock=SystemClock(),
     )
+    inbound.take(ctx, _message(-1 - os.getpid(), 0, reply_to=None, auto=False)[1], source="bench")
     work = [[raw for stream in streams[t::threads] for raw in stream] for t in range(threads)]
     outcomes: dict[str, int] = {}
     lock = threading.Lock()
 
-    def run(batch: list[bytes]) -> None:
+    def run(part: list[bytes]) -> None:
         seen: dict[str, int] = {}
-        for raw in batch:
+        for raw in part:
             outcome = inbound.take(ctx, raw, source="bench").outcome
             seen[outcome] = seen.get(outcome, 0) + 1
         with lock:
             for k, v in seen.items():
                 outcomes[k] = outcomes.get(k, 0) + v
 
-    inbound.take(ctx, _message(-1, 0, reply_to=None, auto=False)[1], source="bench")  # warm-up
-    workers = [threading.Thread(target=run, args=(batch,)) for batch in work]
-    started = time.perf_counter()
+    workers = [threading.Thread(target=run, args=(part,)) for part in work]
+    ready.release()
+    go.wait()
     for w in workers:
         w.start()
     for w in workers:
         w.join()
-    elapsed = time.perf_counter() - started
     ctx.db.dispose()
-    total = sum(len(b) for b in work)
+    results.put(outcomes)
+
+
+def email_intake_per_s(url: str, kind: str) -> dict[str, Any]:
+    """Several intake processes at once on PostgreSQL (any number may run against it), one on
+    SQLite (one writer at a time); every sender's mail stays in one thread of one process, in
+    order, so a reply never overtakes the message it answers."""
+    processes, threads = PROCESSES[kind], THREADS[kind]
+    streams = corpus()
+    shares = [streams[p::processes] for p in range(processes)]
+    mp = multiprocessing.get_context("spawn")
+    ready, go, results = mp.Semaphore(0), mp.Event(), mp.Queue()
+    procs = [
+        mp.Process(target=_intake_process, args=(url, threads, share, ready, go, results))
+        for share in shares
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.acquire()
+    started = time.perf_counter()
+    go.set()
+    outcomes: dict[str, int] = {}
+    for _ in procs:
+        for k, v in results.get().items():
+            outcomes[k] = outcomes.get(k, 0) + v
+    elapsed = time.perf_counter() - started
+    for proc in procs:
+        proc.join()
+    total = sum(len(stream) for share in shares for stream in share)
     return {
         "email_intake_per_s": round(total / elapsed, 1),
         "email_intake_messages": total,
+        "email_intake_processes": processes,
         "email_intake_threads": threads,
         "email_intake_outcomes": dict(sorted(outcomes.items())),
     }
