@@ -66,7 +66,7 @@ class Database:
                 url,
                 isolation_level="AUTOCOMMIT",
                 pool_size=max(2, pool_size // 2),
-                max_overflow=pool_size,
+                max_overflow=max(2, pool_size // 2),
                 pool_recycle=1800,
             )
             if self.dialect == "postgresql"
