@@ -262,14 +262,22 @@ def worker_cmd(
 def smtpd(
     host: Annotated[str | None, typer.Option(help="Default: email.smtpd.host")] = None,
     port: Annotated[int | None, typer.Option(help="Default: email.smtpd.port")] = None,
+    processes: Annotated[int, typer.Option(help="Listener processes sharing the port")] = 1,
 ) -> None:
     """Receive e-mail over SMTP into the case queue."""
+    from casedesk import processes as shared_port
     from casedesk.channels.email import smtpd as listener
     from casedesk.config_email import email_settings
 
     ctx = _ctx()
     configured = email_settings(ctx.config).smtpd
-    listener.run(ctx, host or configured.host, port or configured.port)
+    host, port = host or configured.host, port or configured.port
+    if processes > 1 and shared_port.can_share_ports():
+        ctx.db.dispose()
+        print(f"casedesk SMTP listener on {host}:{port} ({processes} processes)", flush=True)
+        listener.run_processes(host, port, processes)
+    else:
+        listener.run(ctx, host, port)
 
 
 @app.command()

@@ -18,55 +18,13 @@ import pytest
 
 from casedesk.db.migrate import upgrade
 from tests.outbox.conftest import free_port
+from tests.procs import children, established, listeners
 
 CASEDESK = str(Path(sys.executable).with_name("casedesk"))
 pytestmark = pytest.mark.skipif(
     not hasattr(socket, "SO_REUSEPORT") or not Path("/proc/net/tcp").exists(),
     reason="needs Linux (SO_REUSEPORT and /proc)",
 )
-
-
-def _children(pid: int) -> list[int]:
-    """The server processes under ``pid`` (not multiprocessing's resource tracker)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            parent = int(stat.rsplit(")", 1)[1].split()[1])
-            if parent == pid and b"resource_tracker" not in cmdline:
-                found.append(int(entry.name))
-    return found
-
-
-def _listeners(port: int) -> int:
-    """Sockets listening on ``port`` (one per server process with SO_REUSEPORT)."""
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(
-        1 for f in map(str.split, lines) if int(f[1].split(":")[1], 16) == port and f[3] == "0A"
-    )
-
-
-def _established(pid: int, port: int) -> int:
-    """Connections to ``port`` that process ``pid`` has accepted and holds open."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    count = 0
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local_port = int(fields[1].split(":")[1], 16)
-        if local_port == port and fields[3] == "01" and fields[9] in inodes:
-            count += 1
-    return count
 
 
 def _healthy(port: int) -> bool:
@@ -97,7 +55,7 @@ def _serve(tmp_path: Path, port: int, workers: int = 2) -> Iterator[subprocess.P
         stderr=subprocess.PIPE,
     )
     try:
-        _wait(lambda: _healthy(port) and _listeners(port) == workers)
+        _wait(lambda: _healthy(port) and listeners(port) == workers)
         yield process
     finally:
         if process.poll() is None:
@@ -121,7 +79,7 @@ def test_a_burst_of_connections_is_shared_by_every_process(tmp_path: Path) -> No
     with _serve(tmp_path, port) as server:
         conns = _burst(port, 24)
         try:
-            held = {pid: _established(pid, port) for pid in _children(server.pid)}
+            held = {pid: established(pid, port) for pid in children(server.pid)}
         finally:
             for conn in conns:
                 conn.close()
@@ -132,21 +90,21 @@ def test_a_burst_of_connections_is_shared_by_every_process(tmp_path: Path) -> No
 def test_a_process_that_dies_is_replaced(tmp_path: Path) -> None:
     port = free_port()
     with _serve(tmp_path, port) as server:
-        first = sorted(_children(server.pid))
+        first = sorted(children(server.pid))
         os.kill(first[0], signal.SIGKILL)
-        _wait(lambda: len(set(_children(server.pid)) - set(first)) == 1)
-        _wait(lambda: _listeners(port) == 2)
-        assert len(_children(server.pid)) == 2
+        _wait(lambda: len(set(children(server.pid)) - set(first)) == 1)
+        _wait(lambda: listeners(port) == 2)
+        assert len(children(server.pid)) == 2
         assert _healthy(port)
 
 
 def test_stopping_the_server_stops_every_process(tmp_path: Path) -> None:
     port = free_port()
     with _serve(tmp_path, port) as server:
-        children = _children(server.pid)
+        pids = children(server.pid)
         server.send_signal(signal.SIGTERM)
         assert server.wait(timeout=30) == 0
-    for pid in children:
+    for pid in pids:
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
     assert not _healthy(port)
 

@@ -9,8 +9,8 @@ the sending server keeps the message and tries again (a retry of a stored messag
 duplicate and creates nothing new). Messages up to twice ``max_message_bytes`` are accepted so
 that oversized mail lands in the quarantine; beyond that the listener refuses them with 552.
 
-``casedesk smtpd`` runs ``run``; ``casedesk serve`` calls ``start_configured`` when
-``[email] smtpd.enabled`` is true.
+``casedesk smtpd`` runs ``run`` (``--processes N``: ``run_processes``, N listeners sharing the
+port); ``casedesk serve`` calls ``start_configured`` when ``[email] smtpd.enabled`` is true.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 
+from casedesk import processes
 from casedesk.channels.email.inbound import TemporaryFailure, take
 from casedesk.config_email import email_settings
 
@@ -72,10 +73,25 @@ class IntakeHandler:
         return f"250 2.0.0 Accepted ({result.outcome})"
 
 
-def controller(ctx: Context, host: str, port: int) -> Controller:
+class SharedPortController(Controller):
+    """A controller whose socket other ``casedesk smtpd`` processes may bind too
+    (``SO_REUSEPORT``): the kernel spreads incoming SMTP sessions across them."""
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker,
+            host=self.hostname,
+            port=self.port,
+            ssl=self.ssl_context,
+            reuse_port=True,
+        )
+
+
+def controller(ctx: Context, host: str, port: int, *, shared: bool = False) -> Controller:
     """An unstarted aiosmtpd controller for casedesk's handler on ``host:port``."""
     limit = email_settings(ctx.config).max_message_bytes * 2
-    return Controller(
+    kind = SharedPortController if shared else Controller
+    return kind(
         IntakeHandler(ctx),
         hostname=host,
         port=port,
@@ -86,9 +102,9 @@ def controller(ctx: Context, host: str, port: int) -> Controller:
     )
 
 
-def start(ctx: Context, host: str, port: int) -> Controller:
+def start(ctx: Context, host: str, port: int, *, shared: bool = False) -> Controller:
     """Listen on ``host:port`` in a background thread; ``.stop()`` the result to end it."""
-    listener = controller(ctx, host, port)
+    listener = controller(ctx, host, port, shared=shared)
     listener.start()
     log.info("SMTP listener on %s:%s", host, port)
     return listener
@@ -102,9 +118,13 @@ def start_configured(ctx: Context) -> Controller | None:
     return start(ctx, settings.host, settings.port)
 
 
-def run(ctx: Context, host: str, port: int) -> None:
+def run(ctx: Context, host: str, port: int, *, shared: bool = False) -> None:
     """Serve SMTP on ``host:port`` until interrupted (SIGINT or SIGTERM)."""
-    listener = start(ctx, host, port)
+    try:
+        listener = start(ctx, host, port, shared=shared)
+    except Exception as exc:  # aiosmtpd reports a taken port as its own error type
+        log.error("SMTP listener cannot start on %s:%s: %s", host, port, exc)
+        raise SystemExit(processes.STARTUP_FAILURE) from exc
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -113,3 +133,15 @@ def run(ctx: Context, host: str, port: int) -> None:
         stop.wait()
     finally:
         listener.stop()
+
+
+def run_processes(host: str, port: int, count: int) -> None:
+    """``count`` listener processes sharing ``host:port`` (``casedesk smtpd --processes``):
+    parsing mail is Python work, which one process does on one core at a time."""
+    processes.run_processes(host, port, _process_main, (host, port), count)
+
+
+def _process_main(host: str, port: int) -> None:
+    from casedesk.context import Context
+
+    run(Context.from_settings(), host, port, shared=True)
