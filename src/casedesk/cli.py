@@ -16,6 +16,7 @@ from casedesk.config import ConfigError, Settings, load_config
 from casedesk.context import Context
 from casedesk.domain.actors import Actor
 from casedesk.domain.errors import DomainError
+from casedesk.reload import reload_on_hangup
 
 app = typer.Typer(help="casedesk: customer-support case management.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -224,6 +225,7 @@ def serve(
     if not no_worker:
         worker.start_in_thread(ctx)
     smtp = listener.start_configured(ctx)
+    reload_on_hangup(ctx)  # the embedded worker and listener; each web process has its own
     err.print(
         f"casedesk on http://{host}:{port}  console: http://{host}:{port}/console  "
         f"API docs: http://{host}:{port}/api/docs"
@@ -250,6 +252,7 @@ def worker_cmd(
         level=Settings().log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
     )
     ctx = _ctx()
+    reload_on_hangup(ctx)
     if once:
         for problem in worker.startup_checks(ctx):
             err.print(f"[yellow]warning[/yellow] {problem}")

@@ -5,13 +5,14 @@ Each process binds its own listening socket with ``SO_REUSEPORT``, so the kernel
 connections across the processes as they arrive. (With one shared listening socket, the process
 that wakes first accepts a whole burst of connections, and keep-alive connections then pin the
 load on it while the others idle.) The ``Supervisor`` starts the processes, restarts one that
-dies and stops them all on SIGINT/SIGTERM.
+dies, passes SIGHUP (config reload) on to them and stops them all on SIGINT/SIGTERM.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -70,10 +71,25 @@ class Supervisor:
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
         self.stopping.set()
 
+    def _pass_on(self, signum: int, _frame: FrameType | None) -> None:
+        for process in self.processes:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signum)
+
     def run(self) -> bool:
         """Run until SIGINT/SIGTERM; ``False`` when a process could not start."""
         started = True
         previous = {s: signal.signal(s, self._stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        if hasattr(signal, "SIGHUP"):  # config reload: this process's own handler, then each child
+            own = signal.getsignal(signal.SIGHUP)
+            previous[signal.SIGHUP] = own
+
+            def hangup(signum: int, frame: FrameType | None) -> None:
+                if callable(own):
+                    own(signum, frame)
+                self._pass_on(signum, frame)
+
+            signal.signal(signal.SIGHUP, hangup)
         try:
             self.processes = [self._start() for _ in range(self.count)]
             while not self.stopping.wait(0.5):

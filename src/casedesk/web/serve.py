@@ -6,13 +6,21 @@ from __future__ import annotations
 import uvicorn
 
 from casedesk import processes
+from casedesk.reload import reload_on_hangup
+from casedesk.web.app import create_app
 
 APP = "casedesk.web.app:create_app"
 
 
 def serve(host: str, port: int, *, workers: int, log_level: str) -> None:
-    """Serve on ``host:port`` with ``workers`` processes (in this process when 1)."""
-    if workers <= 1 or not processes.can_share_ports():
+    """Serve on ``host:port`` with ``workers`` processes (in this process when 1). Each process
+    re-reads the config on SIGHUP."""
+    if workers <= 1:
+        app = create_app()
+        reload_on_hangup(app.state.ctx)
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
+        return
+    if not processes.can_share_ports():
         uvicorn.run(
             APP,
             factory=True,
@@ -28,7 +36,7 @@ def serve(host: str, port: int, *, workers: int, log_level: str) -> None:
 
 def _process_main(host: str, port: int, log_level: str) -> None:
     sock = processes.shared_socket(host, port)
-    config = uvicorn.Config(
-        APP, factory=True, host=host, port=port, log_level=log_level, access_log=False
-    )
+    app = create_app()
+    reload_on_hangup(app.state.ctx)
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, access_log=False)
     uvicorn.Server(config).run(sockets=[sock])

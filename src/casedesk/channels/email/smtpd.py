@@ -26,6 +26,7 @@ from aiosmtpd.controller import Controller
 from casedesk import processes
 from casedesk.channels.email.inbound import TemporaryFailure, take
 from casedesk.config_email import email_settings
+from casedesk.reload import reload_on_hangup
 
 if TYPE_CHECKING:
     from casedesk.context import Context
@@ -128,6 +129,7 @@ def run(ctx: Context, host: str, port: int, *, shared: bool = False) -> None:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    reload_on_hangup(ctx)
     print(f"casedesk SMTP listener on {host}:{port}", flush=True)
     try:
         stop.wait()

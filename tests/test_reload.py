@@ -1,0 +1,164 @@
+"""Config reload on SIGHUP: a valid file replaces the running config in every process; an
+invalid one is refused with its located problems and the running config stays."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from casedesk.config import Settings, load_config
+from casedesk.context import Context
+from casedesk.db.migrate import upgrade
+from casedesk.db.session import Database
+from casedesk.reload import reload_config
+from tests.outbox.conftest import free_port
+
+CASEDESK = str(Path(sys.executable).with_name("casedesk"))
+GOOD = """\
+[[workflow.statuses]]
+id = "open"
+name = "{open_name}"
+category = "new"
+
+[[workflow.statuses]]
+id = "solved"
+name = "Solved"
+category = "solved"
+
+[[workflow.statuses]]
+id = "closed"
+name = "Closed"
+category = "closed"
+
+[[workflow.transitions]]
+from = ["open"]
+to = "solved"
+by = ["agent", "lead"]
+
+[[workflow.transitions]]
+from = ["solved"]
+to = "open"
+by = ["agent", "customer"]
+
+[[workflow.transitions]]
+from = ["solved"]
+to = "closed"
+by = ["customer", "system"]
+"""
+BROKEN = GOOD.format(open_name="Open") + (
+    '\n[[workflow.transitions]]\nfrom = ["open"]\nto = "nowhere"\nby = ["agent"]\n'
+)
+
+
+def _until(check: Callable[[], bool], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def test_a_valid_file_replaces_the_running_config(tmp_path: Path) -> None:
+    path = tmp_path / "casedesk.toml"
+    path.write_text(GOOD.format(open_name="Open"))
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", config=str(path))
+    ctx = Context(settings=settings, config=load_config(path), db=Database(settings.database_url))
+    try:
+        path.write_text(GOOD.format(open_name="Waiting for us"))
+        assert reload_config(ctx)
+        assert ctx.config.lifecycle.status("open").name == "Waiting for us"
+    finally:
+        ctx.db.dispose()
+
+
+def test_an_invalid_file_is_refused_and_the_running_config_kept(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "casedesk.toml"
+    path.write_text(GOOD.format(open_name="Open"))
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", config=str(path))
+    ctx = Context(settings=settings, config=load_config(path), db=Database(settings.database_url))
+    running = ctx.config
+    try:
+        path.write_text(BROKEN)
+        with caplog.at_level(logging.ERROR, logger="casedesk.reload"):
+            assert not reload_config(ctx)
+        assert ctx.config is running
+        logged = caplog.text
+        assert "not reloaded" in logged and "nowhere" in logged
+        assert f"{path}:{BROKEN.count(chr(10)) - 1}:" in logged  # located by line
+    finally:
+        ctx.db.dispose()
+
+
+@pytest.fixture
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[int, Path, int]]:
+    workers = request.param
+    url = f"sqlite:///{tmp_path}/serve.db"
+    upgrade(url)
+    path = tmp_path / "casedesk.toml"
+    path.write_text(GOOD.format(open_name="Open"))
+    env = {**os.environ, "CASEDESK_DATABASE_URL": url, "CASEDESK_CONFIG": str(path)}
+    boot = subprocess.run(
+        [CASEDESK, "user", "bootstrap", "--email", "admin@example.com"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    token = next(line.split()[-1] for line in boot.stdout.splitlines() if "API token" in line)
+    port = free_port()
+    process = subprocess.Popen(
+        [CASEDESK, "serve", "--port", str(port), "--workers", str(workers), "--no-worker"],
+        env={**env, "CASEDESK_TEST_TOKEN": token},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _until(lambda: _open_name(port, token) is not None, timeout=60)
+        request.node.token = token
+        yield port, path, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _open_name(port: int, token: str) -> str | None:
+    """The display name of "open" as one process (a new connection each time) sees it."""
+    try:
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/workflow",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+        )
+    except httpx.TransportError:
+        return None
+    names = {s["id"]: s["name"] for s in answer.json()["statuses"]}
+    return names["open"]
+
+
+@pytest.mark.parametrize("server", [1, 2], indirect=True, ids=["one-process", "two-processes"])
+def test_sighup_reloads_every_process_and_refuses_a_broken_file(
+    server: tuple[int, Path, int], request: pytest.FixtureRequest
+) -> None:
+    port, path, pid = server
+    token = request.node.token
+    path.write_text(GOOD.format(open_name="Waiting for us"))
+    os.kill(pid, signal.SIGHUP)
+    # New connections land on either process: all of 20 in a row must see the new name.
+    _until(lambda: all(_open_name(port, token) == "Waiting for us" for _ in range(20)))
+
+    path.write_text(BROKEN)
+    os.kill(pid, signal.SIGHUP)
+    time.sleep(1.0)  # give a wrong reload the time it would take to show
+    assert {_open_name(port, token) for _ in range(20)} == {"Waiting for us"}
