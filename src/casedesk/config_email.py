@@ -10,7 +10,7 @@ addresses = ["support@example.com"]        # mail to these opens or threads case
 smtpd = { host = "127.0.0.1", port = 2525, enabled = false }
 imap = [{ host = "imap.example.com", port = 993, user = "support",
           password_env = "CASEDESK_IMAP_PASSWORD", tls = true, folder = "INBOX",
-          interval = "60s" }]
+          interval = "60s", idle = true }]
 inbound_webhook = { secret_env = "CASEDESK_EMAIL_WEBHOOK_SECRET", tolerance = "5m" }
 outbound = { host = "127.0.0.1", port = 25, from = "support@example.com" }
 acknowledgement = { enabled = true, subject = "...", body = "..." }
@@ -69,7 +69,8 @@ class SmtpdSettings:
 
 @dataclass(frozen=True)
 class ImapMailbox:
-    """One mailbox to poll; the password is read from ``password_env`` when polling."""
+    """One mailbox to watch (IDLE) or poll; the password is read from ``password_env`` when
+    connecting."""
 
     host: str
     user: str
@@ -78,8 +79,9 @@ class ImapMailbox:
     tls: bool = True  # implicit TLS (IMAPS); else ``starttls`` or plain (loopback only)
     starttls: bool = False
     folder: str = "INBOX"
-    interval: float = 60.0
+    interval: float = 60.0  # the poll; with ``idle``, the safety poll beside IDLE
     ca_file: str | None = None  # extra CA bundle, e.g. for a self-signed server certificate
+    idle: bool = True  # hold a connection in IMAP IDLE to take mail as it arrives
 
     @property
     def key(self) -> str:
@@ -193,6 +195,7 @@ _IMAP_KEYS = (
     "folder",
     "interval",
     "ca_file",
+    "idle",
 )
 
 
@@ -238,6 +241,7 @@ def _imap(raw: Any, problems: list[Problem]) -> tuple[ImapMailbox, ...]:
         ca_file = v.get("ca_file")
         if ca_file is not None and not isinstance(ca_file, str):
             problems.append(Problem((*path, "ca_file"), "give the path of a PEM file"))
+        idle = flag_of(v, "idle", path, problems)
         if len(problems) > before or password_env is None:
             continue
         out.append(
@@ -251,6 +255,7 @@ def _imap(raw: Any, problems: list[Problem]) -> tuple[ImapMailbox, ...]:
                 folder=folder.strip(),
                 interval=interval,
                 ca_file=ca_file,
+                idle=True if idle is None else idle,
             )
         )
     keys = [m.key for m in out]

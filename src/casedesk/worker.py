@@ -5,6 +5,10 @@ others and a crash loses nothing (the next pass finds the same due work again). 
 work through indexed next-check times and claim it with ``SELECT ... FOR UPDATE SKIP LOCKED`` on
 PostgreSQL, so any number of ``casedesk worker`` processes can run side by side; on SQLite the
 single writer lock serialises them.
+
+Beside the passes, ``run_forever`` starts one IMAP IDLE thread per mailbox with ``idle = true``
+(``channels.email.imap_idle``); the poll pass leaves those mailboxes to them, and the threads
+end with the loop.
 """
 
 from __future__ import annotations
@@ -12,9 +16,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from casedesk.context import Context
 from casedesk.services import audit, outbox, patterns, sla
+
+if TYPE_CHECKING:
+    from casedesk.channels.email import imap_idle
 
 log = logging.getLogger("casedesk.worker")
 Job = Callable[[Context], int]
@@ -28,9 +36,9 @@ def seal_audit(ctx: Context) -> int:
 
 
 def poll_mailboxes(ctx: Context) -> int:
-    from casedesk.channels.email import imap
+    from casedesk.channels.email import imap, imap_idle
 
-    return imap.poll_due(ctx)
+    return imap.poll_due(ctx, skip=imap_idle.watched())
 
 
 JOBS: list[tuple[str, Job]] = [
@@ -74,9 +82,27 @@ def run_forever(
 ) -> None:
     stop = stop or threading.Event()
     startup_checks(ctx)
-    while not stop.is_set():
-        run_once(ctx)
-        stop.wait(interval)
+    watchers = start_idle(ctx, stop)
+    try:
+        while not stop.is_set():
+            run_once(ctx)
+            stop.wait(interval)
+    finally:
+        # Also on Ctrl-C: the IDLE threads log out and give their mailbox leases back.
+        stop.set()
+        for watcher in watchers:
+            watcher.join(timeout=5)
+
+
+def start_idle(ctx: Context, stop: threading.Event) -> list[imap_idle.Watcher]:
+    """Start the IMAP IDLE threads; should that fail, the poll pass covers every mailbox."""
+    from casedesk.channels.email import imap_idle
+
+    try:
+        return imap_idle.start(ctx, stop)
+    except Exception:
+        log.exception("cannot start IMAP IDLE; the mailboxes are polled on their interval")
+        return []
 
 
 def start_in_thread(ctx: Context, *, interval: float = 5.0) -> threading.Event:

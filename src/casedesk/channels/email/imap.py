@@ -11,6 +11,10 @@ header goes to the quarantine and the message stays in the mailbox (flagged seen
 
 Errors (unreachable server, refused login, missing password variable) are recorded on the
 mailbox's state row (``mailbox_status``) and logged; the next poll tries again.
+
+Mailboxes with ``idle = true`` are watched over IMAP IDLE by ``imap_idle``, which holds the same
+state row as a lease (``claim_until``) and reuses ``_take_one``; the worker's poll pass skips
+the mailboxes a thread of its own process watches.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import logging
 import os
 import re
 import ssl
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -46,20 +51,31 @@ T = table(EmailMailbox)
 BATCH = 200  # messages per mailbox per poll; the rest waits for the next one
 TIMEOUT = 30.0
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+# What a broken connection, a refused login or a misbehaving server raises.
+CONNECTION_ERRORS = (ImapToolsError, imaplib.IMAP4.error, OSError, ssl.SSLError)
 
 
-def poll_due(ctx: Context) -> int:
-    """Fetch new mail from mailboxes whose poll is due; returns how many messages were taken."""
+def poll_due(ctx: Context, *, skip: Collection[str] = ()) -> int:
+    """Fetch new mail from mailboxes whose poll is due, except those whose key is in ``skip``
+    (watched over IDLE by this process); returns how many messages were taken."""
     taken = 0
     for mailbox in email_settings(ctx.config).imap:
-        if claim(ctx, mailbox):
+        if mailbox.key not in skip and claim(ctx, mailbox):
             taken += poll(ctx, mailbox)
     return taken
 
 
 def claim(ctx: Context, mailbox: ImapMailbox) -> bool:
     """Whether this process should poll ``mailbox`` now; if so, its next poll moves ahead."""
+    return claim_until(ctx, mailbox, mailbox.interval) is not None
+
+
+def claim_until(ctx: Context, mailbox: ImapMailbox, seconds: float) -> datetime | None:
+    """Claim ``mailbox`` if it is due, moving its next poll ``seconds`` ahead; returns that new
+    ``next_poll_at`` (which an IDLE holder keeps as its lease token), or ``None`` when the
+    mailbox is not due or another worker holds its row right now."""
     now = ctx.clock.now()
+    until = now + timedelta(seconds=seconds)
     with ctx.db.write() as s:
         insert = pg_insert if ctx.db.is_postgresql else sqlite_insert
         s.execute(
@@ -73,13 +89,11 @@ def claim(ctx: Context, mailbox: ImapMailbox) -> bool:
             .with_for_update(skip_locked=True)
         )
         if due is None:
-            return False
+            return None
         s.execute(
-            update(T)
-            .where(T.c.key == mailbox.key)
-            .values(next_poll_at=now + timedelta(seconds=mailbox.interval), last_polled_at=now)
+            update(T).where(T.c.key == mailbox.key).values(next_poll_at=until, last_polled_at=now)
         )
-    return True
+    return until
 
 
 def poll(ctx: Context, mailbox: ImapMailbox, *, batch: int = BATCH) -> int:
@@ -96,7 +110,7 @@ def poll(ctx: Context, mailbox: ImapMailbox, *, batch: int = BATCH) -> int:
                 if not _take_one(ctx, box, uid):
                     break
                 taken += 1
-    except (ImapToolsError, imaplib.IMAP4.error, OSError, ssl.SSLError) as exc:
+    except CONNECTION_ERRORS as exc:
         # imaplib's errors may quote the server's answer, never the password.
         _record(ctx, mailbox, taken, f"{type(exc).__name__}: {exc}"[:500])
         log.warning("IMAP %s: %s", mailbox.key, exc)
