@@ -2,12 +2,17 @@
 
 ``Database.write()`` opens one transaction for one use case. On SQLite it begins with
 ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing when a read
-transaction upgrades; ``Database.read()`` uses a separate engine with plain deferred
-transactions so readers never wait for writers (WAL). On PostgreSQL both use one pool.
+transaction upgrades (threads of one process queue on a Python lock first);
+``Database.read()`` uses a separate engine with plain deferred transactions so readers never
+wait for writers (WAL). On PostgreSQL both use one pool.
 """
 
 from __future__ import annotations
 
+import random
+import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -35,9 +40,33 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        if immediate:
+            _begin_immediate(conn.connection.dbapi_connection)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+def _begin_immediate(dbapi_conn: sqlite3.Connection, timeout: float = 30.0) -> None:
+    """Take SQLite's write lock, waiting for another process's writer in short steps. SQLite's
+    own busy handler backs off to sleeps of 25-100 ms, while a casedesk write holds the lock for
+    about a millisecond: waiters would sleep through many free turns (p99 100+ ms)."""
+    dbapi_conn.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + timeout
+        pause = 0.0002
+        while True:
+            try:
+                dbapi_conn.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(pause * random.uniform(0.5, 1.5))
+            pause = min(pause * 2, 0.005)
+    finally:
+        dbapi_conn.execute("PRAGMA busy_timeout=30000")
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -73,6 +102,7 @@ class Database:
             else self.read_engine
         )
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_turn = threading.RLock() if self.dialect == "sqlite" else None
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
@@ -82,7 +112,13 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back if it raises."""
-        with self._writer() as session, session.begin():
+        if self._write_turn is None:
+            with self._writer() as session, session.begin():
+                yield session
+            return
+        # SQLite has one writer at a time. Threads of this process take turns here, handed
+        # over at once, rather than each polling the database lock (``_begin_immediate``).
+        with self._write_turn, self._writer() as session, session.begin():
             yield session
 
     @contextmanager
