@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +30,9 @@ log = logging.getLogger("casedesk.processes")
 
 
 def can_share_ports() -> bool:
-    return hasattr(socket, "SO_REUSEPORT")
+    """Whether the kernel balances connections over sockets sharing a port: Linux does; on the
+    BSDs and macOS ``SO_REUSEPORT`` exists but one socket takes every connection."""
+    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
 def shared_socket(host: str, port: int) -> socket.socket:
