@@ -13,7 +13,7 @@ Errors (unreachable server, refused login, missing password variable) are record
 mailbox's state row (``mailbox_status``) and logged; the next poll tries again.
 
 Mailboxes with ``idle = true`` are watched over IMAP IDLE by ``imap_idle``, which holds the same
-state row as a lease (``claim_until``) and reuses ``_take_one``; the worker's poll pass skips
+state row as a lease (``claim_until``) and reuses ``take_one``; the worker's poll pass skips
 the mailboxes a thread of its own process watches.
 """
 
@@ -100,22 +100,22 @@ def poll(ctx: Context, mailbox: ImapMailbox, *, batch: int = BATCH) -> int:
     """Take the unseen messages of one mailbox now; returns how many were taken."""
     password = os.environ.get(mailbox.password_env)
     if password is None:
-        _record(ctx, mailbox, 0, f"environment variable {mailbox.password_env} is not set")
+        record_poll(ctx, mailbox, 0, f"environment variable {mailbox.password_env} is not set")
         return 0
     taken = 0
     try:
         with connect(mailbox) as box:
             box.login(mailbox.user, password, initial_folder=mailbox.folder)
             for uid in box.uids("UNSEEN")[:batch]:
-                if not _take_one(ctx, box, uid):
+                if not take_one(ctx, box, uid):
                     break
                 taken += 1
     except CONNECTION_ERRORS as exc:
         # imaplib's errors may quote the server's answer, never the password.
-        _record(ctx, mailbox, taken, f"{type(exc).__name__}: {exc}"[:500])
+        record_poll(ctx, mailbox, taken, f"{type(exc).__name__}: {exc}"[:500])
         log.warning("IMAP %s: %s", mailbox.key, exc)
         return taken
-    _record(ctx, mailbox, taken, None)
+    record_poll(ctx, mailbox, taken, None)
     return taken
 
 
@@ -128,7 +128,7 @@ def connect(mailbox: ImapMailbox) -> BaseMailBox:
     return MailBoxUnencrypted(mailbox.host, mailbox.port, timeout=TIMEOUT)
 
 
-def _take_one(ctx: Context, box: BaseMailBox, uid: str) -> bool:
+def take_one(ctx: Context, box: BaseMailBox, uid: str) -> bool:
     """Take message ``uid`` in and flag it seen; ``False`` to stop the pass."""
     limit = email_settings(ctx.config).max_message_bytes * 2
     size = _size(box, uid)
@@ -177,7 +177,7 @@ def _fetch(box: BaseMailBox, uid: str, part: str) -> bytes | None:
     return None
 
 
-def _record(ctx: Context, mailbox: ImapMailbox, taken: int, error: str | None) -> None:
+def record_poll(ctx: Context, mailbox: ImapMailbox, taken: int, error: str | None) -> None:
     now = ctx.clock.now()
     values: dict[str, object] = {"taken": T.c.taken + taken}
     if error is None:

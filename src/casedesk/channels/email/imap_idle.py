@@ -11,7 +11,7 @@ row meanwhile, the renewal fails and the stalled holder disconnects instead of r
 the new one. If the holder dies, its lease runs out and another worker claims the mailbox. A
 watcher that stops cleanly gives the lease back (``next_poll_at`` = now).
 
-Holding the lease, the watcher logs in, takes what is unseen (``imap._take_one``: stored first,
+Holding the lease, the watcher logs in, takes what is unseen (``imap.take_one``: stored first,
 flagged ``\\Seen`` after), then IDLEs. An untagged ``EXISTS`` (or non-zero ``RECENT``) makes it
 take the unseen messages again; so does one more look 1.5 s after each round (mail stored
 between a round and the next IDLE may go unannounced) and the mailbox's ``interval``, as a
@@ -19,7 +19,7 @@ safety poll in case a notification was missed. IDLE is re-issued at each lease r
 inside the 29 minutes after which servers may drop an idle client. A server without the IDLE
 capability is left to the worker's interval polling: the watcher records one poll and ends.
 
-Connection errors are recorded on the state row (``imap._record``, shown by
+Connection errors are recorded on the state row (``imap.record_poll``, shown by
 ``mailbox_status``); the watcher backs off (1 s doubling to 60 s, renewing its lease while it
 waits) and reconnects. It stops when the worker's stop event is set.
 """
@@ -41,10 +41,10 @@ from casedesk.channels.email.imap import (
     BATCH,
     CONNECTION_ERRORS,
     T,
-    _record,
-    _take_one,
     claim_until,
     connect,
+    record_poll,
+    take_one,
 )
 from casedesk.config_email import email_settings
 
@@ -275,7 +275,7 @@ class Watcher:
             for uid in uids:
                 if not self._keep():
                     raise _LeaseLost
-                if not _take_one(self.ctx, box, uid):
+                if not take_one(self.ctx, box, uid):
                     # The database is down: the rest stays unseen for the next round.
                     self._record_ok()
                     return
@@ -343,12 +343,12 @@ class Watcher:
     # -- the state row ----------------------------------------------------------------------------
 
     def _record_ok(self) -> None:
-        _record(self.ctx, self.mailbox, self._unrecorded, None)
+        record_poll(self.ctx, self.mailbox, self._unrecorded, None)
         self._unrecorded = 0
 
     def _failed(self, exc: Exception) -> None:
         # imaplib's errors may quote the server's answer, never the password.
-        _record(self.ctx, self.mailbox, self._unrecorded, f"{type(exc).__name__}: {exc}"[:500])
+        record_poll(self.ctx, self.mailbox, self._unrecorded, f"{type(exc).__name__}: {exc}"[:500])
         self._unrecorded = 0
 
 
