@@ -6,7 +6,8 @@ work through indexed next-check times and claim it with ``SELECT ... FOR UPDATE 
 PostgreSQL, so any number of ``casedesk worker`` processes can run side by side; on SQLite the
 single writer lock serialises them.
 
-Beside the passes, ``run_forever`` starts one IMAP IDLE thread per mailbox with ``idle = true``
+Beside the passes, ``run_forever`` runs the slow jobs (``SLOW_JOBS``: pattern clustering) in a
+thread of their own, and one IMAP IDLE thread per mailbox with ``idle = true``
 (``channels.email.imap_idle``); the poll pass leaves those mailboxes to them, and the threads
 end with the loop.
 """
@@ -46,15 +47,20 @@ JOBS: list[tuple[str, Job]] = [
     ("auto_close", sla.auto_close),
     ("deliver_outbox", outbox.deliver_due),
     ("poll_mailboxes", poll_mailboxes),
-    ("refresh_clusters", patterns.refresh_clusters),
     ("seal_audit", seal_audit),
+]
+# Jobs that may take seconds (clustering a million cases takes about ten): ``run_forever`` runs
+# them in a thread of their own, so SLA warnings and notifications never wait behind them.
+SLOW_JOBS: list[tuple[str, Job]] = [
+    ("refresh_clusters", patterns.refresh_clusters),
 ]
 
 
-def run_once(ctx: Context) -> dict[str, int]:
-    """One pass over every job; returns how much each did."""
+def run_once(ctx: Context, *, slow: bool = True) -> dict[str, int]:
+    """One pass over every job (without the slow ones when ``slow`` is false); returns how
+    much each did."""
     done: dict[str, int] = {}
-    for name, job in JOBS:
+    for name, job in JOBS + (SLOW_JOBS if slow else []):
         try:
             done[name] = job(ctx)
         except Exception:
@@ -83,15 +89,29 @@ def run_forever(
     stop = stop or threading.Event()
     startup_checks(ctx)
     watchers = start_idle(ctx, stop)
+    slow = threading.Thread(
+        target=_run_slow_jobs, args=(ctx, stop, interval), name="casedesk-slow-jobs", daemon=True
+    )
+    slow.start()
     try:
         while not stop.is_set():
-            run_once(ctx)
+            run_once(ctx, slow=False)
             stop.wait(interval)
     finally:
         # Also on Ctrl-C: the IDLE threads log out and give their mailbox leases back.
         stop.set()
         for watcher in watchers:
             watcher.join(timeout=5)
+
+
+def _run_slow_jobs(ctx: Context, stop: threading.Event, interval: float) -> None:
+    while not stop.is_set():
+        for name, job in SLOW_JOBS:
+            try:
+                job(ctx)
+            except Exception:
+                log.exception("worker job %s failed; it runs again later", name)
+        stop.wait(interval)
 
 
 def start_idle(ctx: Context, stop: threading.Event) -> list[imap_idle.Watcher]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
 
@@ -74,3 +75,35 @@ def test_worker_once_command(ctx: Context, tmp_path: Path) -> None:
     assert "sla_sweep" in result.stdout and "deliver_outbox" in result.stdout
     # the team named by an escalation does not exist in this database
     assert "assign_team 'tier2' is not a team" in result.stderr.replace("\n", "")
+
+
+def test_a_slow_job_never_holds_up_the_sla_sweep(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clustering a large data set takes seconds; SLA warnings must not wait for it."""
+    release = threading.Event()
+    started = threading.Event()
+
+    def clustering(_: Context) -> int:
+        started.set()
+        release.wait(30)
+        return 0
+
+    monkeypatch.setattr(worker, "SLOW_JOBS", [("refresh_clusters", clustering)])
+    number = _urgent(ctx)
+    stop = worker.start_in_thread(ctx, interval=0.05)
+    try:
+        assert started.wait(10)
+        ctx.clock.advance(2 * H)  # due only now, while the slow job runs
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            clocks = sla.ledger_of(ctx, number)
+            if any("breach" in {f["checkpoint"] for f in c["fired"]} for c in clocks):
+                break
+            time.sleep(0.05)
+        else:  # pragma: no cover
+            pytest.fail("the SLA sweep waited for the slow job")
+        assert not release.is_set()  # the slow job was still running all along
+    finally:
+        release.set()
+        stop.set()

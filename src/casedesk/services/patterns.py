@@ -1,7 +1,8 @@
 """Recurring-issue patterns: clusters of similar recent cases, computed by the worker into
 ``report_clusters`` so the patterns report reads them instead of clustering per request.
 
-``refresh_clusters`` runs on every worker pass but works at most every ``INTERVAL``: one read
+``refresh_clusters`` runs in the worker's slow-job thread (never delaying the SLA sweep) but
+works at most every ``INTERVAL``: one read
 of ``report_jobs`` decides, and a conditional UPDATE claims the run, so with several workers
 exactly one computes. The computation: TF-IDF over subject (counted twice) and description of
 the cases created in the last ``WINDOW``, k-means on the L2-normalised vectors, clusters kept
