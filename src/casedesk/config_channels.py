@@ -43,6 +43,7 @@ class ChatSettings:
     poll_interval: float = 1.0  # seconds between the bus's checks for replies made elsewhere
     session_lifetime: timedelta = timedelta(days=30)
     history: int = 200  # messages replayed to a visitor who (re)connects
+    max_file_bytes: int = 10 * 1024 * 1024  # per file a visitor sends; 0 turns files off
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ _LIVE_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "poll_interval": ((int, float), "seconds, from 0.1 to 60"),
         "session_lifetime": (str, 'a duration such as "30d"'),
         "history": (int, "a whole number from 0 to 1000"),
+        "max_file_bytes": (int, "a whole number of bytes, at most 50 MiB (0: no files)"),
     },
     "phone": {
         "default_region": (str, 'a two-letter region such as "GB"'),
@@ -141,7 +143,10 @@ def parse_chat(config: AppConfig) -> tuple[ChatSettings, list[Problem]]:
     _live_bounded(v, "max_message_chars", 1, 100_000, ("chat",), problems)
     _live_bounded(v, "poll_interval", 0.1, 60, ("chat",), problems)
     _live_bounded(v, "history", 0, 1000, ("chat",), problems)
-    kw: dict[str, Any] = {k: v[k] for k in ("enabled", "max_message_chars", "history") if k in v}
+    _live_bounded(v, "max_file_bytes", 0, 50 * 1024 * 1024, ("chat",), problems)
+    kw: dict[str, Any] = {
+        k: v[k] for k in ("enabled", "max_message_chars", "history", "max_file_bytes") if k in v
+    }
     if "poll_interval" in v:
         kw["poll_interval"] = float(v["poll_interval"])
     if "session_lifetime" in v:

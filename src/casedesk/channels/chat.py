@@ -15,6 +15,7 @@ every message. Sockets and delivery live in ``web.api.chat`` and ``channels.chat
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from casedesk.domain.errors import DomainError, InvalidInput
 from casedesk.services import intake
 from casedesk.services.case_rows import ticket_id
 from casedesk.services.customers import CustomerInput
+from casedesk.services.messages import NewAttachment, attachments
 from casedesk.services.users import normalise_email
 
 from .live_rules import digest, first_line, sign_token, untaggable, valid_email, verify_token
@@ -148,10 +150,11 @@ def post(
     body: str,
     client_id: str,
     now: datetime,
+    attachments: Sequence[NewAttachment] = (),
 ) -> Posted:
-    """Store one visitor message through intake (once per client id)."""
+    """Store one visitor message (text, files or both) through intake (once per client id)."""
     limit = chat_settings(config).max_message_chars
-    if not body.strip():
+    if not body.strip() and not attachments:
         raise ChatRefused("empty", "write a message first")
     if len(body) > limit:
         raise ChatRefused("too_large", f"a chat message holds at most {limit} characters")
@@ -184,8 +187,9 @@ def post(
     inbound = intake.InboundMessage(
         channel=CHANNEL,
         sender=CustomerInput(name=session.visitor.name, email=session.visitor.email),
-        subject=untaggable(f"Chat: {first_line(body)}"),
+        subject=untaggable(f"Chat: {first_line(body) or attachments[0].filename}"),
         body=body,
+        attachments=list(attachments),
         external_id=f"chat:{session.key[:32]}:{client_id[:64]}",
         case_number=session.case_number,
         on_stored=link,
@@ -225,9 +229,11 @@ class LiveMessage:
     channel: str
     body: str
     created_at: datetime
+    files: tuple[dict[str, Any], ...] = ()  # id, filename, content_type, size
 
     def as_json(self, config: AppConfig) -> dict[str, Any]:
         return {
+            "files": list(self.files),
             "id": self.id,
             "case_id": ticket_id(config, self.case_number),
             "visibility": self.visibility,
@@ -258,6 +264,11 @@ def messages_after(
             rows = list(s.execute(query.order_by(Message.id.desc()).limit(limit)))[::-1]
         else:
             rows = list(s.execute(query.order_by(Message.id).limit(1000)))
+    files: dict[int, list[dict[str, Any]]] = {}
+    for a in attachments(db, [m.id for m, _ in rows]):
+        files.setdefault(a.message_id, []).append(
+            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+        )
     return [
         LiveMessage(
             m.id,
@@ -268,6 +279,7 @@ def messages_after(
             m.channel,
             m.body,
             m.created_at,
+            tuple(files.get(m.id, ())),
         )
         for m, name in rows
     ]

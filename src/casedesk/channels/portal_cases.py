@@ -29,7 +29,7 @@ from casedesk.domain.lifecycle import TransitionRequest
 from casedesk.services import cases, intake
 from casedesk.services.case_rows import case_number, ticket_id
 from casedesk.services.customers import CustomerInput, CustomerRecord
-from casedesk.services.messages import NewAttachment, attachments
+from casedesk.services.messages import NewAttachment, attachments, public_attachment
 
 from .live_rules import untaggable
 from .portal import customer_actor
@@ -245,16 +245,7 @@ def attachment(
 ) -> Attachment:
     """A file of a public message on the customer's own case."""
     case = _own(db, config, customer, ref)
-    with db.read() as s:
-        found = s.execute(
-            select(Attachment)
-            .join(Message, Message.id == Attachment.message_id)
-            .where(
-                Attachment.id == attachment_id,
-                Message.case_number == case.number,
-                Message.visibility == "public",
-            )
-        ).scalar_one_or_none()
+    found = public_attachment(db, case.number, attachment_id)
     if found is None or found.content is None:
         raise NotFound("no such file")
     return found

@@ -211,3 +211,18 @@ def attachments(db: Database, message_ids: Sequence[int]) -> list[Attachment]:
         )
         for r in rows
     ]
+
+
+def public_attachment(db: Database, case_number: int, attachment_id: int) -> Attachment | None:
+    """An attachment, bytes included, of a public message on case ``case_number``: what a
+    customer or chat visitor may download from their own case."""
+    with db.read() as s:
+        return s.execute(
+            select(Attachment)
+            .join(Message, Message.id == Attachment.message_id)
+            .where(
+                Attachment.id == attachment_id,
+                Message.case_number == case_number,
+                Message.visibility == "public",
+            )
+        ).scalar_one_or_none()

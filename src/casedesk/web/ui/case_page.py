@@ -10,7 +10,6 @@ id) and otherwise swaps in the new header, timeline and SLA timers.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -29,6 +28,7 @@ from casedesk.services import (
     users,
 )
 from casedesk.services.messages import NewMessage
+from casedesk.web.downloads import attachment_response
 from casedesk.web.ui import csrf, forms, timeline
 from casedesk.web.ui.auth import StaffSession, console_user
 from casedesk.web.ui.forms import form_data, optional, text
@@ -330,14 +330,4 @@ def download(
     found = console_queries.attachment(ctx_of(request).db, attachment_id)
     if found is None or found.content is None:
         raise NotFound("no such attachment, or its content was over the size limit")
-    name = found.filename or "attachment"
-    ascii_name = name.encode("ascii", "replace").decode().replace('"', "_").replace("?", "_")
-    return Response(
-        found.content,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": f'attachment; filename="{ascii_name}"; '
-            f"filename*=UTF-8''{quote(name)}",
-            "Content-Security-Policy": "sandbox; default-src 'none'",
-        },
-    )
+    return attachment_response(found.filename, found.content)

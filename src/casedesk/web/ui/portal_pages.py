@@ -17,6 +17,7 @@ from casedesk.config_channels import portal_settings
 from casedesk.domain.errors import DomainError, InvalidInput
 from casedesk.services.case_rows import ticket_id
 from casedesk.services.messages import NewAttachment
+from casedesk.web.downloads import attachment_response
 from casedesk.web.ui.forms import form_data, text
 from casedesk.web.ui.pages import ctx_of, flash, redirect
 from casedesk.web.ui.portal_session import PortalSession, customer_page, error_page, page
@@ -240,13 +241,7 @@ def download(
         found = portal_cases.attachment(ctx.db, ctx.config, who.customer, ref, attachment_id)
     except DomainError as exc:
         return error_page(request, exc)
-    name = found.filename.replace('"', "").replace("\r", "").replace("\n", "")
-    headers = {
-        # Always a download, never rendered on this site: a customer's file is not trusted.
-        "Content-Disposition": f'attachment; filename="{name}"',
-        "X-Content-Type-Options": "nosniff",
-    }
-    return Response(found.content or b"", media_type="application/octet-stream", headers=headers)
+    return attachment_response(found.filename, found.content or b"")
 
 
 @router.get("/portal/account")
