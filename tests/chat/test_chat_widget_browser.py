@@ -5,12 +5,13 @@ resumes the same case from the token the widget kept."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from casedesk.context import Context
-from casedesk.db.tables import Case, Message
+from casedesk.db.tables import Attachment, Case, Message
 from tests.chat.browser import launch
 
 pytestmark = pytest.mark.browser
@@ -68,3 +69,33 @@ def test_a_visitor_chats_through_the_widget(ctx: Context, server: str, staff) ->
         wait_for(lambda: count(ctx, Message) == 3)
         browser.close()
     assert count(ctx, Case) == 1
+
+
+def test_a_visitor_sends_a_file_and_downloads_it_again(ctx: Context, server: str) -> None:
+    picture = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+    with playwright.sync_playwright() as pw:
+        browser = launch(pw)
+        page = browser.new_page(accept_downloads=True)
+        page.set_default_timeout(10_000)
+        page.goto(f"{server}/static/chat/demo.html")
+        page.click(".cd-launcher")
+        page.fill(".cd-intro input[name=name]", "Ann Smith")
+        page.fill(".cd-intro input[name=email]", "ann@example.com")
+        page.click(".cd-intro .cd-send")
+        page.fill(".cd-composer textarea", "The voucher page shows an error")
+        page.press(".cd-composer textarea", "Enter")
+        page.wait_for_selector(".cd-mine[data-id]")
+
+        page.set_input_files(
+            ".cd-attach input[type=file]",
+            files=[{"name": "voucher.png", "mimeType": "image/png", "buffer": picture}],
+        )
+        button = page.wait_for_selector(".cd-mine .cd-file >> text=voucher.png")
+        wait_for(lambda: count(ctx, Attachment) == 1)
+        assert button is not None
+        with page.expect_download() as caught:
+            button.click()
+        saved = caught.value
+        assert saved.suggested_filename == "voucher.png"
+        assert Path(saved.path()).read_bytes() == picture
+        browser.close()

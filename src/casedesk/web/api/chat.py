@@ -206,6 +206,7 @@ class VisitorSocket:
                 "email": session.visitor.email,
                 "case": facts,
                 "max_message_chars": self.settings.max_message_chars,
+                "max_file_bytes": self.settings.max_file_bytes,
             }
         )
         if session.case_number is not None:

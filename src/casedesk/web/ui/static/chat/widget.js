@@ -95,8 +95,14 @@
   text.setAttribute("aria-label", "Message");
   var sendBtn = el("button", "cd-send", "Send");
   sendBtn.type = "submit";
+  var attach = el("label", "cd-attach", "📎");
+  attach.title = "Send a file";
+  var fileInput = el("input");
+  fileInput.type = "file"; fileInput.hidden = true;
+  fileInput.setAttribute("aria-label", "Send a file");
+  attach.appendChild(fileInput);
   var composerError = el("div", "cd-error");
-  composer.appendChild(text); composer.appendChild(sendBtn); composer.appendChild(composerError);
+  [text, attach, sendBtn, composerError].forEach(function (n) { composer.appendChild(n); });
 
   [header, statusLine, log, intro, composer].forEach(function (n) { panel.appendChild(n); });
   root.appendChild(launcher);
@@ -107,6 +113,35 @@
   var shown = {};   // message id -> true
   var lastId = 0;
   var maxChars = 4000;
+  var maxFileBytes = 10 * 1024 * 1024;
+
+  function post(path, form) {
+    return fetch(base + path, { method: "POST", body: form, credentials: "omit" });
+  }
+  function problemOf(response) {
+    return response.json().then(function (p) { return p.detail || "That did not work."; },
+      function () { return "That did not work (" + response.status + ")."; });
+  }
+  function download(file) {              // a plain form POST: the token never goes in a URL
+    var form = new FormData();
+    form.append("token", state.token || "");
+    post("/api/v1/channels/chat/files/" + file.id + "/download", form).then(function (r) {
+      if (!r.ok) return problemOf(r).then(function (d) { composerError.textContent = d; });
+      return r.blob().then(function (blob) {
+        var a = document.createElement("a");
+        a.href = URL.createObjectURL(blob); a.download = file.filename;
+        root.appendChild(a); a.click(); a.remove();
+        setTimeout(function () { URL.revokeObjectURL(a.href); }, 10000);
+      });
+    });
+  }
+  function fileButton(file) {
+    var kb = Math.max(1, Math.round(file.size / 1024));
+    var button = el("button", "cd-file", "📎 " + file.filename + " (" + kb + " KB)");
+    button.type = "button";
+    button.addEventListener("click", function () { download(file); });
+    return button;
+  }
 
   function addMessage(m) {
     if (shown[m.id]) return;
@@ -116,7 +151,8 @@
     var item = el("li", "cd-msg " + (mine ? "cd-mine" : "cd-theirs"));
     item.setAttribute("data-id", m.id);
     if (!mine) item.appendChild(el("div", "cd-author", m.author_name || "Support"));
-    item.appendChild(el("div", "cd-body", m.body));
+    if (m.body) item.appendChild(el("div", "cd-body", m.body));
+    (m.files || []).forEach(function (f) { item.appendChild(fileButton(f)); });
     log.appendChild(item);
     log.scrollTop = log.scrollHeight;
   }
@@ -206,6 +242,9 @@
       ready = true; backoff = 1000; setStatus("");
       state.token = data.token; save();
       if (data.max_message_chars) { maxChars = data.max_message_chars; text.maxLength = maxChars; }
+      if (data.max_file_bytes != null) {
+        maxFileBytes = data.max_file_bytes; attach.hidden = maxFileBytes === 0;
+      }
       if (data.case) caseLabel.textContent = data.case.case_id || "";
       state.outbox.forEach(function (p) { p.inFlight = false; });
       flush();
@@ -274,6 +313,29 @@
     state.outbox.push({ client_id: newId(), body: body });
     save(); renderPending(); text.value = "";
     if (!ws) connect(); else flush();
+  });
+  fileInput.addEventListener("change", function () {
+    var file = fileInput.files && fileInput.files[0];
+    fileInput.value = "";
+    composerError.textContent = "";
+    if (!file) return;
+    if (file.size > maxFileBytes) {
+      composerError.textContent = "That file is too large (at most " +
+        Math.round(maxFileBytes / 1024) + " KB).";
+      return;
+    }
+    var form = new FormData();
+    form.append("token", state.token || "");
+    form.append("client_id", newId());
+    form.append("file", file, file.name);
+    setStatus("Sending " + file.name + "…");
+    post("/api/v1/channels/chat/files", form).then(function (r) {
+      setStatus("");
+      if (!r.ok) return problemOf(r).then(function (d) { composerError.textContent = d; });
+      return r.json().then(function (answer) { if (answer.message) addMessage(answer.message); });
+    }, function () {
+      setStatus(""); composerError.textContent = "The file could not be sent; try again.";
+    });
   });
   text.addEventListener("keydown", function (event) {
     if (event.key === "Enter" && !event.shiftKey) {
