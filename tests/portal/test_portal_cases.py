@@ -42,7 +42,8 @@ def test_submit_a_request_with_category_and_attachment(ctx: Context, browser: Br
     assert case.subject == "Invoice (CASE-000099) is wrong"
     download = b.get(f"/portal/cases/{tid}/attachments/{attachment.id}")
     assert download.status_code == 200 and download.content == b"%PDF-1.4 tiny"
-    assert download.headers["content-disposition"] == 'attachment; filename="invoice.pdf"'
+    assert download.headers["content-disposition"].startswith('attachment; filename="invoice.pdf"')
+    assert download.headers["x-content-type-options"] == "nosniff"
     listing = b.get("/portal").text
     assert 'data-case="CASE-000001"' in listing
 
