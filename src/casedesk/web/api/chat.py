@@ -56,16 +56,18 @@ HELLO_SECONDS = 15.0
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
-def origin_allowed(ws: WebSocket, settings: ChatSettings, base_url: str) -> bool:
-    """Any site may embed the widget unless ``[chat] allowed_origins`` names the sites."""
+def allowed_origin(origin: str, own: set[str], settings: ChatSettings) -> bool:
+    """Any site may embed the widget unless ``[chat] allowed_origins`` names the sites;
+    casedesk's own pages (``own``) always may."""
     if not settings.allowed_origins:
         return True
-    origin = ws.headers.get("origin", "").lower().rstrip("/")
-    own = {
-        base_url.lower().rstrip("/"),
-        f"{ws.url.scheme.replace('ws', 'http')}://{ws.headers.get('host', '').lower()}",
-    }
-    return origin in settings.allowed_origins or origin in own
+    origin = origin.lower().rstrip("/")
+    return origin in settings.allowed_origins or origin in {o.lower().rstrip("/") for o in own}
+
+
+def origin_allowed(ws: WebSocket, settings: ChatSettings, base_url: str) -> bool:
+    own = {base_url, f"{ws.url.scheme.replace('ws', 'http')}://{ws.headers.get('host', '')}"}
+    return allowed_origin(ws.headers.get("origin", ""), own, settings)
 
 
 @router.websocket("/api/v1/channels/chat")

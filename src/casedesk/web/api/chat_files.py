@@ -23,7 +23,7 @@ from casedesk.config_channels import ChatSettings, chat_settings
 from casedesk.context import Context
 from casedesk.domain.errors import DomainError, InvalidInput
 from casedesk.services.messages import NewAttachment
-from casedesk.web.api.chat import CLIENT_ID
+from casedesk.web.api.chat import CLIENT_ID, allowed_origin
 from casedesk.web.api.live import bus_of
 from casedesk.web.downloads import attachment_response
 from casedesk.web.problems import problem
@@ -33,10 +33,16 @@ FORM_OVERHEAD = 64 * 1024  # the token, client id and caption around the file
 _gates: dict[str, FloodGate] = {}  # per chat: files share the typed messages' rate limit
 
 
-def _cors(request: Request, settings: ChatSettings) -> dict[str, str]:
+def _origin_allowed(request: Request, settings: ChatSettings, base_url: str) -> bool:
+    own = {base_url, f"{request.url.scheme}://{request.url.netloc}"}
+    return allowed_origin(request.headers.get("origin", ""), own, settings)
+
+
+def _cors(request: Request, settings: ChatSettings, base_url: str) -> dict[str, str]:
     origin = request.headers.get("origin", "")
-    allowed = not settings.allowed_origins or origin.lower().rstrip("/") in settings.allowed_origins
-    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"} if origin and allowed else {}
+    if not origin or not _origin_allowed(request, settings, base_url):
+        return {}
+    return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
 
 def _refusal(exc: DomainError, cors: dict[str, str]) -> JSONResponse:
@@ -69,7 +75,9 @@ async def send_file(request: Request) -> Response:
     stored once). 201 with the message as the chat socket shows it."""
     ctx: Context = request.app.state.ctx
     settings = chat_settings(ctx.config)
-    cors = _cors(request, settings)
+    cors = _cors(request, settings, ctx.settings.base_url)
+    if not _origin_allowed(request, settings, ctx.settings.base_url):
+        return problem(403, "Forbidden", "this site may not embed the chat")
     declared = request.headers.get("content-length", "")
     if not declared.isdigit():  # the size is checked before anything is read or spooled
         answer = problem(411, "Length required", "send the upload with a Content-Length")
@@ -133,7 +141,9 @@ async def download_file(attachment_id: int, request: Request) -> Response:
     visitor's chat; 404 for any other file."""
     ctx: Context = request.app.state.ctx
     settings = chat_settings(ctx.config)
-    cors = _cors(request, settings)
+    cors = _cors(request, settings, ctx.settings.base_url)
+    if not _origin_allowed(request, settings, ctx.settings.base_url):
+        return problem(403, "Forbidden", "this site may not embed the chat")
     try:
         form = await request.form(max_files=0, max_fields=2)
         token = _text(form, "token")
