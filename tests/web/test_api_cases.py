@@ -594,3 +594,47 @@ def test_whole_audit_trail_is_for_leads_only(api: Any) -> None:
     only = lead.get("/api/v1/audit/events", params={"action": "case.created",
                                                     "actor": "agent@example.com"}).json()
     assert [e["case_id"] for e in only["items"]] == ["CASE-000001"]
+
+
+def test_messages_carry_attachments_in_and_out(api: Any) -> None:
+    import base64
+
+    number = api.post(CASES, json={"subject": "Receipt attached"}).json()["id"]
+    receipt = b"%PDF-1.4 receipt bytes"
+    sent = api.post(
+        f"{CASES}/{number}/messages",
+        json={
+            "visibility": "internal",
+            "attachments": [
+                {
+                    "filename": "receipt.pdf",
+                    "content_type": "application/pdf",
+                    "content_base64": base64.b64encode(receipt).decode(),
+                }
+            ],
+        },
+    )
+    assert sent.status_code == 201, sent.text
+    [file] = sent.json()["attachments"]
+    assert (file["filename"], file["size"]) == ("receipt.pdf", len(receipt))
+    detail = api.get(f"{CASES}/{number}").json()
+    assert detail["messages"][-1]["attachments"] == [file]
+    got = api.get(file["url"])
+    assert got.status_code == 200 and got.content == receipt
+    assert got.headers["content-disposition"].startswith("attachment;")
+    assert api.get("/api/v1/attachments/999999").status_code == 404
+    assert api.client.get(file["url"]).status_code == 401  # no token, no file
+
+
+def test_bad_attachments_are_refused_and_nothing_is_stored(api: Any) -> None:
+    number = api.post(CASES, json={"subject": "Receipt attached"}).json()["id"]
+    bad = api.post(
+        f"{CASES}/{number}/messages",
+        json={"body": "see file", "attachments": [{"filename": "x.pdf", "content_base64": "%%"}]},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "attachments[0].content_base64"
+    assert "not valid base64" in bad.json()["detail"]
+    empty = api.post(f"{CASES}/{number}/messages", json={"body": "  "})
+    assert empty.status_code == 422
+    assert api.get(f"{CASES}/{number}").json()["messages"] == []

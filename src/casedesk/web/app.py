@@ -11,6 +11,7 @@ from casedesk import __version__
 from casedesk.context import Context
 from casedesk.web import problems
 from casedesk.web.api import (
+    attachments,
     audit,
     cases,
     channels,
@@ -31,6 +32,7 @@ from casedesk.web.ui.security import SecurityHeaders
 STATIC = Path(__file__).parent / "ui" / "static"
 ROUTERS = (
     cases,
+    attachments,
     sla,
     people,
     audit,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from casedesk.config import AppConfig
-from casedesk.db.tables import AuditEvent, Case, Customer, Message, User
+from casedesk.db.tables import Attachment, AuditEvent, Case, Customer, Message, User
 from casedesk.domain import case_fields
 from casedesk.services.case_rows import CaseSnapshot, ticket_id
 from casedesk.services.customers import CustomerRecord
@@ -56,9 +57,18 @@ class TransitionIn(_In):
     resolution: str | None = Field(default=None, max_length=20_000)
 
 
+class AttachmentIn(_In):
+    filename: str = Field(min_length=1, max_length=255)
+    content_type: str = Field(default="application/octet-stream", max_length=255)
+    content_base64: str = Field(
+        max_length=14_000_000, description="The file's bytes, base64-encoded (at most 10 MiB)"
+    )
+
+
 class MessageIn(_In):
-    body: str = Field(min_length=1, max_length=100_000)
+    body: str = Field(default="", max_length=100_000)
     visibility: Literal["public", "internal"] = "public"
+    attachments: list[AttachmentIn] = Field(default=[], max_length=10)
 
 
 class CustomerOut(BaseModel):
@@ -148,6 +158,26 @@ class CaseOut(BaseModel):
         )
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    inline: bool = Field(description="Shown in the message body (an embedded image)")
+    url: str = Field(description="GET it with the same token for the bytes")
+
+    @classmethod
+    def of(cls, a: Attachment) -> AttachmentOut:
+        return cls(
+            id=a.id,
+            filename=a.filename,
+            content_type=a.content_type,
+            size=a.size,
+            inline=bool(a.inline),
+            url=f"/api/v1/attachments/{a.id}",
+        )
+
+
 class MessageOut(BaseModel):
     id: int
     visibility: str
@@ -156,9 +186,10 @@ class MessageOut(BaseModel):
     channel: str
     body: str
     created_at: datetime
+    attachments: list[AttachmentOut] = []
 
     @classmethod
-    def of(cls, m: Message) -> MessageOut:
+    def of(cls, m: Message, files: Sequence[Attachment] = ()) -> MessageOut:
         return cls(
             id=m.id,
             visibility=m.visibility,
@@ -167,6 +198,7 @@ class MessageOut(BaseModel):
             channel=m.channel,
             body=m.body,
             created_at=m.created_at,
+            attachments=[AttachmentOut.of(a) for a in files],
         )
 
 
@@ -277,107 +309,3 @@ class NewTokenOut(TokenOut):
 
 
 # -- SLA ledger and notifications (issue 4) ------------------------------------------------------
-
-
-class SlaSegmentOut(BaseModel):
-    kind: Literal["running", "paused"]
-    start: datetime
-    end: datetime | None = Field(description="None while the segment is still going on")
-    business_seconds: int = Field(description="Working time on the clock's calendar it holds")
-    wall_seconds: int
-    status: str | None = None
-    reason_code: str | None = None
-
-
-class SlaFiredOut(BaseModel):
-    checkpoint: str = Field(description="warn:0.75, breach or esc:<policy>:<level>")
-    at: datetime
-    kind: str
-    skipped: bool = False
-    late: bool = False
-
-
-class SlaClockOut(BaseModel):
-    metric: Literal["first_response", "next_response", "resolution"]
-    cycle: int
-    policy: str
-    calendar: str
-    target_seconds: int
-    started_at: datetime
-    state: Literal["running", "paused", "met", "cancelled"]
-    due_at: datetime | None = Field(description="None while paused or stopped")
-    next_check_at: datetime | None
-    met_at: datetime | None
-    stopped_by: str | None
-    breached: bool
-    breached_at: datetime | None
-    breached_by_seconds: int
-    elapsed_seconds: int
-    remaining_seconds: int = Field(description="Negative once breached")
-    paused_seconds: int
-    segments: list[SlaSegmentOut]
-    fired: list[SlaFiredOut]
-    history: list[dict[str, Any]]
-
-
-class SlaLedgerOut(BaseModel):
-    case_id: str
-    clocks: list[SlaClockOut]
-
-
-class NotificationOut(BaseModel):
-    id: int
-    event: str
-    case_id: str | None
-    destination: str
-    kind: str
-    status: str
-    attempts: int
-    next_attempt_at: datetime | None
-    last_error: str | None
-    last_status: int | None
-    created_at: datetime
-    delivered_at: datetime | None
-    dead_at: datetime | None
-
-    @classmethod
-    def of(cls, row: Any, config: AppConfig) -> NotificationOut:
-        return cls(
-            id=row.id,
-            event=row.event,
-            case_id=ticket_id(config, row.case_number) if row.case_number else None,
-            destination=row.destination,
-            kind=row.kind,
-            status=row.status,
-            attempts=row.attempts,
-            next_attempt_at=row.next_attempt_at,
-            last_error=row.last_error,
-            last_status=row.last_status,
-            created_at=row.created_at,
-            delivered_at=row.delivered_at,
-            dead_at=row.dead_at,
-        )
-
-
-class NotificationPage(BaseModel):
-    items: list[NotificationOut]
-    next_cursor: str | None
-
-
-class NotificationTestIn(_In):
-    destination: str = Field(min_length=1, max_length=100)
-    to: list[str] = Field(default_factory=list, max_length=10, description="E-mail destinations")
-
-
-class NotificationTestOut(BaseModel):
-    destination: str
-    ok: bool
-    status: int | None
-    error: str | None
-
-
-class NotificationSummaryOut(BaseModel):
-    counts: dict[str, int]
-    oldest_pending_at: datetime | None
-    destinations: list[dict[str, str]]
-    max_attempts: int

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from casedesk.context import Context
+from casedesk.db.tables import Attachment
+from casedesk.domain.errors import InvalidInput
 from casedesk.domain.lifecycle import TransitionRequest
 from casedesk.services import audit_queries, case_queries, cases, customers
+from casedesk.services.messages import attachments
 from casedesk.web.deps import Principal, context, json_response, staff
 from casedesk.web.schemas import (
+    AttachmentIn,
     CaseDetail,
     CaseIn,
     CaseOut,
@@ -96,9 +102,13 @@ def list_cases(
 def _detail(ctx: Context, who: Principal, ref: str) -> CaseDetail:
     case = cases.get_case(ctx.db, ctx.config, ref)
     base = CaseOut.of(case, ctx.config)
+    thread = cases.messages(ctx.db, case.number)
+    files: dict[int, list[Attachment]] = {}
+    for a in attachments(ctx.db, [m.id for m in thread]):
+        files.setdefault(a.message_id, []).append(a)
     return CaseDetail(
         **base.model_dump(),
-        messages=[MessageOut.of(m) for m in cases.messages(ctx.db, case.number)],
+        messages=[MessageOut.of(m, files.get(m.id, ())) for m in thread],
         allowed_transitions=ctx.config.lifecycle.allowed_targets(
             case.status, who.actor.workflow_role
         ),
@@ -133,17 +143,31 @@ def transition_case(ticket_id: str, body: TransitionIn, ctx: Ctx, who: Staff) ->
 
 @router.post("/{ticket_id}/messages", status_code=201, response_model=MessageOut)
 def add_message(ticket_id: str, body: MessageIn, ctx: Ctx, who: Staff) -> Response:
-    """A public reply to the customer or an internal note."""
+    """A public reply to the customer (e-mailed with its attachments when the customer has an
+    address) or an internal note. A message needs a body, attachments, or both."""
+    files = [_decoded(i, a) for i, a in enumerate(body.attachments)]
+    new = cases.NewMessage(body=body.body, visibility=body.visibility, attachments=files)
     message = cases.add_message(
-        ctx.db,
-        ctx.config,
-        ticket_id,
-        body=body.body,
-        visibility=body.visibility,
-        actor=who.actor,
-        now=ctx.clock.now(),
+        ctx.db, ctx.config, ticket_id, message=new, actor=who.actor, now=ctx.clock.now()
     )
-    return json_response(MessageOut.of(message), 201)
+    return json_response(MessageOut.of(message, attachments(ctx.db, [message.id])), 201)
+
+
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+
+
+def _decoded(index: int, a: AttachmentIn) -> cases.NewAttachment:
+    where = f"attachments[{index}].content_base64"
+    try:
+        content = base64.b64decode(a.content_base64, validate=True)
+    except binascii.Error as exc:
+        raise InvalidInput(f"'{a.filename}' is not valid base64: {exc}", field=where) from exc
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        raise InvalidInput(f"'{a.filename}' is larger than 10 MiB", field=where)
+    name = a.filename.replace("\\", "/").rsplit("/", 1)[-1] or "file"
+    return cases.NewAttachment(
+        filename=name, content_type=a.content_type, content=content, size=len(content)
+    )
 
 
 @router.get("/{ticket_id}/events", response_model=EventPage)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from casedesk.context import Context
 from casedesk.services import notifications
 from casedesk.web.deps import Principal, admins, context
-from casedesk.web.schemas import (
+from casedesk.web.schemas_ops import (
     NotificationOut,
     NotificationPage,
     NotificationSummaryOut,

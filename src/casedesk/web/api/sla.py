@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 from casedesk.context import Context
 from casedesk.services import cases, sla
 from casedesk.web.deps import Principal, context, staff
-from casedesk.web.schemas import SlaLedgerOut
+from casedesk.web.schemas_ops import SlaLedgerOut
 
 router = APIRouter(prefix="/api/v1/cases", tags=["sla"])
 
