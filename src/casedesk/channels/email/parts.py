@@ -8,7 +8,6 @@ from email.message import Message
 from email.utils import collapse_rfc2231_value
 
 from casedesk.channels.email.decode import (
-    CONTROL_CHARS,
     decode_text,
     decode_words,
     lenient_b64decode,
@@ -16,7 +15,7 @@ from casedesk.channels.email.decode import (
     unflow,
 )
 from casedesk.channels.email.headers import first_value, header_fields
-from casedesk.channels.email.html import scrub
+from casedesk.domain.filenames import safe_filename as safe_filename
 
 _META_CHARSET = re.compile(rb"""<meta[^>]{0,200}?charset\s*=\s*["']?\s*([\w.:-]{1,40})""", re.I)
 
@@ -67,16 +66,6 @@ def filename_of(part: Message) -> str:
         return ""
     name = recover_header(str(name))
     return decode_words(name) if "=?" in name else name
-
-
-def safe_filename(name: str) -> str:
-    """The last path component, without control characters or leading dots, at most 200 long."""
-    name = re.split(r"[/\\]", scrub(name))[-1]
-    name = " ".join(CONTROL_CHARS.sub("", name).split()).lstrip(".").rstrip(". ")
-    if len(name) > 200:
-        stem, dot, ext = name.rpartition(".")
-        name = stem[: 199 - len(ext)] + dot + ext if dot and len(ext) <= 16 else name[:200]
-    return name
 
 
 def part_payload(part: Message) -> bytes:

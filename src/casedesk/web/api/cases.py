@@ -29,6 +29,7 @@ from casedesk.web.schemas import (
     MessageOut,
     TransitionIn,
 )
+from casedesk.web.uploads import attachment
 
 router = APIRouter(prefix="/api/v1/cases", tags=["cases"])
 Ctx = Annotated[Context, Depends(context)]
@@ -164,10 +165,7 @@ def _decoded(index: int, a: AttachmentIn) -> cases.NewAttachment:
         raise InvalidInput(f"'{a.filename}' is not valid base64: {exc}", field=where) from exc
     if len(content) > MAX_ATTACHMENT_BYTES:
         raise InvalidInput(f"'{a.filename}' is larger than 10 MiB", field=where)
-    name = a.filename.replace("\\", "/").rsplit("/", 1)[-1] or "file"
-    return cases.NewAttachment(
-        filename=name, content_type=a.content_type, content=content, size=len(content)
-    )
+    return attachment(a.filename, a.content_type, content)
 
 
 @router.get("/{ticket_id}/events", response_model=EventPage)

@@ -27,6 +27,7 @@ from casedesk.web.api.chat import CLIENT_ID, allowed_origin
 from casedesk.web.api.live import bus_of
 from casedesk.web.downloads import attachment_response
 from casedesk.web.problems import problem
+from casedesk.web.uploads import attachment
 
 router = APIRouter(tags=["channels"])
 FORM_OVERHEAD = 64 * 1024  # the token, client id and caption around the file
@@ -101,13 +102,7 @@ async def send_file(request: Request) -> Response:
         if len(caption) > settings.max_message_chars:
             raise InvalidInput("the caption is too long", field="caption")
         content = await upload.read(settings.max_file_bytes + 1)
-        name = upload.filename.replace("\\", "/").rsplit("/", 1)[-1][:255] or "file"
-        new = NewAttachment(
-            filename=name,
-            content_type=(upload.content_type or "application/octet-stream")[:255],
-            content=content,
-            size=len(content),
-        )
+        new = attachment(upload.filename, upload.content_type, content)
         posted = await run_in_threadpool(
             _send, ctx, settings, _text(form, "token"), new, caption, client_id
         )

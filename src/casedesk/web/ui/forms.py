@@ -18,6 +18,7 @@ from casedesk.config import AppConfig, FieldDefinition
 from casedesk.domain.errors import InvalidInput
 from casedesk.services.case_queries import CaseFilter
 from casedesk.services.messages import NewAttachment
+from casedesk.web.uploads import read_uploads
 
 UNSOLVED = ("new", "open", "pending")
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
@@ -199,27 +200,8 @@ def custom_fields(
 
 async def attachments(form: FormData) -> list[NewAttachment]:
     """Uploaded files of a reply or note, within the size limits."""
-    files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-    if len(files) > MAX_UPLOADS:
-        raise InvalidInput(f"attach at most {MAX_UPLOADS} files", field="files")
-    out = []
-    for upload in files:
-        content = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(content) > MAX_UPLOAD_BYTES:
-            raise InvalidInput(
-                f"'{upload.filename}' is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB",
-                field="files",
-            )
-        name = (upload.filename or "file").replace("\\", "/").rsplit("/", 1)[-1][:255]
-        out.append(
-            NewAttachment(
-                filename=name,
-                content_type=(upload.content_type or "application/octet-stream")[:255],
-                content=content,
-                size=len(content),
-            )
-        )
-    return out
+    files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+    return await read_uploads(files, max_files=MAX_UPLOADS, max_bytes=MAX_UPLOAD_BYTES)
 
 
 # -- a phone call logged by hand ---------------------------------------------------------------

@@ -14,13 +14,14 @@ from starlette.datastructures import FormData, UploadFile
 
 from casedesk.channels import portal, portal_cases
 from casedesk.config_channels import portal_settings
-from casedesk.domain.errors import DomainError, InvalidInput
+from casedesk.domain.errors import DomainError
 from casedesk.services.case_rows import ticket_id
 from casedesk.services.messages import NewAttachment
 from casedesk.web.downloads import attachment_response
 from casedesk.web.ui.forms import form_data, text
 from casedesk.web.ui.pages import ctx_of, flash, redirect
 from casedesk.web.ui.portal_session import PortalSession, customer_page, error_page, page
+from casedesk.web.uploads import read_uploads
 
 MAX_FORM_OVERHEAD = 2 * 1024 * 1024  # the text fields of a form, beyond its files
 
@@ -47,23 +48,10 @@ Customer = PortalSession
 async def uploads(request: Request, form: FormData) -> list[NewAttachment]:
     """The files of a form, each read only up to the configured limit."""
     limits = portal_settings(ctx_of(request).config)
-    files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-    if len(files) > limits.max_attachments:
-        raise InvalidInput(f"attach at most {limits.max_attachments} files", field="files")
-    out = []
-    for f in files:
-        content = await f.read(limits.max_attachment_bytes + 1)
-        if len(content) > limits.max_attachment_bytes:
-            raise InvalidInput(
-                f"'{f.filename}' is larger than {limits.max_attachment_bytes // 1024} KiB",
-                field="files",
-            )
-        name = (f.filename or "file").replace("\\", "/").rsplit("/", 1)[-1][:255]
-        kind = (f.content_type or "application/octet-stream")[:255]
-        out.append(
-            NewAttachment(filename=name, content_type=kind, content=content, size=len(content))
-        )
-    return out
+    files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+    return await read_uploads(
+        files, max_files=limits.max_attachments, max_bytes=limits.max_attachment_bytes
+    )
 
 
 @router.get("/portal")
