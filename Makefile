@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test bench lint install install-dev clean
+.PHONY: run test bench lint screenshots install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ bench: install-dev
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+## Re-render the documentation's screenshots (docs/screenshots) from the browser tests.
+screenshots: install-dev
+	CASEDESK_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q tests/e2e
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

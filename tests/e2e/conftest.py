@@ -1,6 +1,7 @@
 """End-to-end fixtures: a real ``casedesk serve`` on a loopback port against a fresh migrated
 SQLite database (users made with the CLI, as an operator would), and Debian's Chromium driven
-by Playwright. Screenshots of the main pages are written to ``docs/screenshots/``.
+by Playwright. Screenshots of the main pages are written to ``docs/screenshots/`` by
+``make screenshots`` (to a temporary folder otherwise).
 
 Never ``playwright install``: the browser is the system's ``/usr/bin/chromium``. Without it the
 tests skip, except under CI (``CI`` set), where a missing browser is a failure.
@@ -14,6 +15,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,7 +36,12 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# Screenshots are taken on every run (a page that fails to render fails the test) but written to
+# the documentation only by ``make screenshots``, so test runs leave the working tree clean.
+SCREENSHOTS = Path(
+    os.environ.get("CASEDESK_SCREENSHOTS_DIR")
+    or Path(tempfile.gettempdir()) / "casedesk-screenshots"
+)
 VIEWPORT = {"width": 1280, "height": 800}
 CLI = str(Path(sys.executable).parent / "casedesk")
 PASSWORD = "e2e-password-123"

@@ -2,7 +2,7 @@
 a phone call as a case, move it through In Progress, On Hold (with a reason) and back, reply,
 resolve it with a note; a lead closes it (or the customer accepts it in the portal once the
 portal exists); the case shows Closed with its whole audit trail. Screenshots of the main
-pages go to ``docs/screenshots/``."""
+pages go to ``docs/screenshots/`` under ``make screenshots``."""
 
 from __future__ import annotations
 
