@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from casedesk.config_locate import locate
-from casedesk.domain import lifecycle
+from casedesk.domain import lifecycle, responses
 from casedesk.domain.durations import parse_duration
 from casedesk.domain.ticket_ids import valid_prefix
 
@@ -118,12 +118,23 @@ class CasesConfig(_Strict):
     fields: list[FieldDefinition] = []
 
 
+class SavedResponse(_Strict):
+    """A reply agents insert into the composer and adapt: ``${customer_name}``-style
+    placeholders (``domain.responses.PLACEHOLDERS``) are filled in for the case."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    name: str = Field(min_length=1, max_length=100)
+    body: str = Field(min_length=1, max_length=20_000)
+    visibility: Literal["public", "internal"] = "public"
+
+
 class AppConfig(_Strict):
     """The whole TOML config; sections of later features are kept as plain tables."""
 
     tickets: TicketsConfig = TicketsConfig()
     workflow: WorkflowConfig = WorkflowConfig()
     cases: CasesConfig = CasesConfig()
+    responses: list[SavedResponse] = []
     email: dict[str, Any] = {}
     phone: dict[str, Any] = {}
     chat: dict[str, Any] = {}
@@ -210,6 +221,7 @@ def parse_config(text: str, source: str = "<config>") -> AppConfig:
         for p in lifecycle.validate(config.lifecycle)
     ]
     problems += _check_fields(text, config)
+    problems += _check_responses(text, config)
     problems += _check_features(text, config)
     if problems:
         raise ConfigError(source, problems)
@@ -224,6 +236,23 @@ def _check_fields(text: str, config: AppConfig) -> list[ConfigProblem]:
             problems.append(
                 ConfigProblem(*locate(text, path), _dotted(path), "a select field needs options")
             )
+    return problems
+
+
+def _check_responses(text: str, config: AppConfig) -> list[ConfigProblem]:
+    problems, seen = [], set()
+    for i, r in enumerate(config.responses):
+        unknown = responses.unknown_placeholders(r.body)
+        if unknown:
+            path: tuple[str | int, ...] = ("responses", i, "body")
+            known = ", ".join(f"${{{p}}}" for p in responses.PLACEHOLDERS)
+            message = f"unknown placeholder {', '.join(unknown)}; use {known}"
+            problems.append(ConfigProblem(*locate(text, path), _dotted(path), message))
+        if r.id in seen:
+            path = ("responses", i, "id")
+            message = f"response id {r.id!r} is used twice"
+            problems.append(ConfigProblem(*locate(text, path), _dotted(path), message))
+        seen.add(r.id)
     return problems
 
 

@@ -81,6 +81,12 @@ webhook_url_env = "CASEDESK_SLACK_WEBHOOK"
 events = ["case.created", "sla.warning", "sla.breached"]
 when = { priority = ["high", "urgent"] }
 to = ["slack-support"]
+
+[[responses]]
+id = "vendor"
+name = "Vendor ticket opened"
+visibility = "internal"
+body = "Vendor ticket opened for ${ticket_id}: VT-88213."
 """
 
 

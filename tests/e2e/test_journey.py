@@ -196,10 +196,14 @@ def test_agent_journey_from_phone_call_to_closed(
     page.keyboard.type("Hi Priya, the vendor has released a fix; please restart the terminal.")
     page.click("button.only-public")
     expect(page.locator(".flash")).to_contain_text("Reply sent.")
-    page.click("label[for=mode-internal]")
-    page.fill("#composer-body", "Vendor ticket VT-88213.")
+    # A saved response fills the composer (placeholders filled) and switches to a note.
+    page.select_option("#composer-responses", "vendor")
+    expect(page.locator("#composer-body")).to_have_value(
+        re.compile(r"^Vendor ticket opened for CASE-\d+: VT-88213\.$")
+    )
+    expect(page.locator("#mode-internal")).to_be_checked()
     page.click("button.only-internal")
-    expect(page.locator(".entry.internal")).to_contain_text("Vendor ticket VT-88213.")
+    expect(page.locator(".entry.internal")).to_contain_text("VT-88213.")
 
     # Resolved with a note; an agent is not offered Closed.
     page.click("summary[data-transition=resolved]")
@@ -230,7 +234,7 @@ def test_agent_journey_from_phone_call_to_closed(
         "moved the case from In Progress to On Hold — third party: Waiting for the terminal",
         "moved the case from On Hold to In Progress",
         "Hi Priya, the vendor has released a fix",
-        "Vendor ticket VT-88213.",
+        "Vendor ticket opened for CASE-",
         "moved the case from In Progress to Resolved — resolution: Firmware 4.2.1",
         "moved the case from Resolved to Closed",
     ]

@@ -202,6 +202,13 @@ class MessageOut(BaseModel):
         )
 
 
+class ResponseOut(BaseModel):
+    id: str
+    name: str
+    visibility: str = Field(description="public (a reply) or internal (a note)")
+    body: str = Field(description="With the placeholders filled for the case and the caller")
+
+
 class CaseDetail(CaseOut):
     messages: list[MessageOut]
     allowed_transitions: list[str] = Field(

@@ -13,7 +13,7 @@ from casedesk.context import Context
 from casedesk.db.tables import Attachment
 from casedesk.domain.errors import InvalidInput
 from casedesk.domain.lifecycle import TransitionRequest
-from casedesk.services import audit_queries, case_queries, cases, customers
+from casedesk.services import audit_queries, case_queries, cases, customers, responses
 from casedesk.services.messages import attachments
 from casedesk.web.deps import Principal, context, json_response, staff
 from casedesk.web.schemas import (
@@ -27,6 +27,7 @@ from casedesk.web.schemas import (
     EventPage,
     MessageIn,
     MessageOut,
+    ResponseOut,
     TransitionIn,
 )
 from casedesk.web.uploads import attachment
@@ -166,6 +167,15 @@ def _decoded(index: int, a: AttachmentIn) -> cases.NewAttachment:
     if len(content) > MAX_ATTACHMENT_BYTES:
         raise InvalidInput(f"'{a.filename}' is larger than 10 MiB", field=where)
     return attachment(a.filename, a.content_type, content)
+
+
+@router.get("/{ticket_id}/responses", response_model=list[ResponseOut])
+def saved_responses(ticket_id: str, ctx: Ctx, who: Staff) -> list[ResponseOut]:
+    """The configured saved responses with their placeholders filled for this case and the
+    caller (to adapt and send as a message)."""
+    case = cases.get_case(ctx.db, ctx.config, ticket_id)
+    filled = responses.for_case(ctx.config, case, agent_name=who.user.name)
+    return [ResponseOut(id=r.id, name=r.name, visibility=r.visibility, body=r.body) for r in filled]
 
 
 @router.get("/{ticket_id}/events", response_model=EventPage)

@@ -25,6 +25,7 @@ from casedesk.services import (
     console_features,
     console_queries,
     messages,
+    responses,
     users,
 )
 from casedesk.services.messages import NewMessage
@@ -118,6 +119,7 @@ def render_case(
             "teams": users.list_teams(ctx.db),
             "categories": ctx.config.cases.categories,
             "field_defs": ctx.config.cases.fields,
+            "responses": responses.for_case(ctx.config, case, agent_name=who.user.name),
             "error_for": error_for,
             "error": error,
             "form": form or {},

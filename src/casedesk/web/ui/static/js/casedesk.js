@@ -45,6 +45,28 @@
     });
   }
 
+  /* ---- case page: a saved response goes into the composer, to adapt before sending -------- */
+  function savedResponses() {
+    var picker = $("#composer-responses"), body = $("#composer-body");
+    if (!picker || !body) return;
+    picker.addEventListener("change", function () {
+      var option = picker.options[picker.selectedIndex];
+      if (!option || !option.value) return;
+      var text = option.getAttribute("data-body") || "";
+      var start = body.selectionStart, end = body.selectionEnd;
+      if (body.value && typeof start === "number") {
+        body.value = body.value.slice(0, start) + text + body.value.slice(end);
+        body.selectionStart = body.selectionEnd = start + text.length;
+      } else {
+        body.value = text;
+      }
+      var mode = $("#mode-" + (option.getAttribute("data-visibility") || "public"));
+      if (mode) { mode.checked = true; mode.dispatchEvent(new Event("change", { bubbles: true })); }
+      picker.selectedIndex = 0;
+      body.focus();
+    });
+  }
+
   /* ---- queue: j/k moves, Enter/o opens, x selects --------------------------------------- */
   function rows() { return $all("table.queue tbody tr[data-href]"); }
   function currentIndex(list) {
@@ -183,7 +205,7 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { init(document); });
+  document.addEventListener("DOMContentLoaded", function () { init(document); savedResponses(); });
   document.addEventListener("htmx:afterSettle", function (e) { init(e.target); });
   setInterval(function () { localTimes(document); }, 30000);
 })();
