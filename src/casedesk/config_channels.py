@@ -44,6 +44,7 @@ class ChatSettings:
     session_lifetime: timedelta = timedelta(days=30)
     history: int = 200  # messages replayed to a visitor who (re)connects
     max_file_bytes: int = 10 * 1024 * 1024  # per file a visitor sends; 0 turns files off
+    email_when_away: bool = True  # public replies reach a visitor who left the page by e-mail
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,7 @@ _LIVE_KEYS: dict[str, dict[str, tuple[type | tuple[type, ...], str]]] = {
         "session_lifetime": (str, 'a duration such as "30d"'),
         "history": (int, "a whole number from 0 to 1000"),
         "max_file_bytes": (int, "a whole number of bytes, at most 50 MiB (0: no files)"),
+        "email_when_away": (bool, "true or false"),
     },
     "phone": {
         "default_region": (str, 'a two-letter region such as "GB"'),
@@ -145,7 +147,9 @@ def parse_chat(config: AppConfig) -> tuple[ChatSettings, list[Problem]]:
     _live_bounded(v, "history", 0, 1000, ("chat",), problems)
     _live_bounded(v, "max_file_bytes", 0, 50 * 1024 * 1024, ("chat",), problems)
     kw: dict[str, Any] = {
-        k: v[k] for k in ("enabled", "max_message_chars", "history", "max_file_bytes") if k in v
+        k: v[k]
+        for k in ("enabled", "max_message_chars", "history", "max_file_bytes", "email_when_away")
+        if k in v
     }
     if "poll_interval" in v:
         kw["poll_interval"] = float(v["poll_interval"])

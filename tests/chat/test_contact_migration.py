@@ -1,5 +1,5 @@
-"""Migration 0007 builds exactly the tables of ``db/contact_tables.py`` and can be undone,
-on SQLite and PostgreSQL."""
+"""Migrations 0007 and 0008 build exactly the tables of ``db/contact_tables.py`` and can be
+undone, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

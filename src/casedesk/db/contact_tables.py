@@ -36,6 +36,8 @@ class ChatSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Until when a widget of this chat is known to be connected (see ``channels.chat_presence``).
+    present_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class PhoneCall(Base):

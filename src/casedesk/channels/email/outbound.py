@@ -39,8 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("casedesk.email")
 MAX_REFERENCES = 10
 MAX_ATTACHMENT_TOTAL = 20 * 1024 * 1024
-# Replies on these channels reach the customer there (the chat widget shows them live).
-NOT_MAILED_CHANNELS = frozenset({"chat"})
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|antw|fwd?|wg)\s*(\[\d+\])?\s*:\s*)+", re.I)
 
 
@@ -51,9 +49,20 @@ def on_case_change(s: Session, config: AppConfig, change: CaseChange) -> None:
     data = change.data
     if data.get("visibility") != "public" or change.actor.kind != "user":
         return
-    if data.get("channel") in NOT_MAILED_CHANNELS:
+    if data.get("channel") == "chat" and not _mail_to_chat(s, config, change):
         return
     queue_reply(s, config, change.case.number, int(data["message_id"]), now=change.now)
+
+
+def _mail_to_chat(s: Session, config: AppConfig, change: CaseChange) -> bool:
+    """A reply in a chat reaches the visitor in the widget when it is open; otherwise, by
+    e-mail (``[chat] email_when_away``)."""
+    from casedesk.channels import chat_presence
+    from casedesk.config_channels import chat_settings
+
+    if not chat_settings(config).email_when_away:
+        return False
+    return not chat_presence.present(s, change.case.number, change.now)
 
 
 def _tid(config: AppConfig, number: int) -> str:

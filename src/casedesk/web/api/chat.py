@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
@@ -30,7 +31,7 @@ from fastapi import APIRouter, FastAPI, WebSocket
 from starlette.concurrency import run_in_threadpool
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from casedesk.channels import chat
+from casedesk.channels import chat, chat_presence
 from casedesk.channels.chat_bus import ChatBus, Watch
 from casedesk.channels.live_rules import FloodGate
 from casedesk.config_channels import ChatSettings, chat_settings
@@ -52,6 +53,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["channels"], lifespan=_lifespan)
 router.include_router(live.router)
 
+log = logging.getLogger("casedesk.chat")
 HELLO_SECONDS = 15.0
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -97,6 +99,7 @@ class VisitorSocket:
         self.gate = FloodGate(settings.rate_messages, settings.rate_per)
         self.frames = FloodGate(60, 10.0)  # any frame, pings included
         self.send_lock = asyncio.Lock()
+        self.presence_at = float("-inf")  # when this socket last recorded its presence
         # Enough for the longest message in JSON with every character escaped.
         self.max_frame = settings.max_message_chars * 6 + 4096
 
@@ -124,6 +127,7 @@ class VisitorSocket:
         finally:
             if self.watch is not None:
                 self.bus.unwatch(self.watch)
+            await self._presence(leaving=True)
 
     async def frame(self, timeout: float | None = None) -> dict[str, Any] | None:
         """The next JSON object from the client; ``None`` after the socket closed."""
@@ -215,7 +219,24 @@ class VisitorSocket:
             start = since if isinstance(since, int) and since > 0 else 0
             self.seen[session.case_number] = start
             self._watch(session.case_number)
+            await self._presence()
             await self.push()
+
+    async def _presence(self, *, leaving: bool = False) -> None:
+        """Tell replies whether this visitor is here to read them (``chat_presence``); at
+        most every ``KEEP_EVERY`` seconds while connected, and once on leaving."""
+        session = self.session
+        if session is None or session.session_id is None:
+            return
+        clock = time.monotonic()
+        if not leaving and clock - self.presence_at < chat_presence.KEEP_EVERY:
+            return
+        self.presence_at = clock
+        mark = chat_presence.leave if leaving else chat_presence.arrive
+        try:
+            await run_in_threadpool(mark, self.ctx.db, session.session_id, self.ctx.clock.now())
+        except Exception:  # presence is advisory: never break the chat over it
+            log.warning("chat presence not recorded", exc_info=True)
 
     def _watch(self, case_number: int) -> None:
         if self.watch is None:
@@ -262,6 +283,7 @@ class VisitorSocket:
             kind = data.get("type")
             if kind == "ping":
                 await self.send({"type": "pong"})
+                await self._presence()
             elif kind == "message":
                 if not await self.message(data):
                     return
@@ -326,7 +348,10 @@ class VisitorSocket:
             )
             raise
         moved = self.session.case_number != posted.session.case_number
+        first = self.session.session_id is None
         self.session = posted.session
+        if first:
+            await self._presence()
         self.sent.add(posted.message_id)
         stored = await run_in_threadpool(chat.get_message, ctx.db, posted.message_id)
         ack: dict[str, Any] = {"type": "ack", "client_id": client_id}
