@@ -33,7 +33,7 @@ from casedesk.domain.errors import DomainError, InvalidInput
 from casedesk.services import intake
 from casedesk.services.case_rows import ticket_id
 from casedesk.services.customers import CustomerInput
-from casedesk.services.messages import NewAttachment, attachments
+from casedesk.services.messages import NewAttachment, attachments_by_message
 from casedesk.services.users import normalise_email
 
 from .live_rules import digest, first_line, sign_token, untaggable, valid_email, verify_token
@@ -264,11 +264,7 @@ def messages_after(
             rows = list(s.execute(query.order_by(Message.id.desc()).limit(limit)))[::-1]
         else:
             rows = list(s.execute(query.order_by(Message.id).limit(1000)))
-    files: dict[int, list[dict[str, Any]]] = {}
-    for a in attachments(db, [m.id for m, _ in rows]):
-        files.setdefault(a.message_id, []).append(
-            {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
-        )
+    files = attachments_by_message(db, [m.id for m, _ in rows])
     return [
         LiveMessage(
             m.id,
@@ -279,7 +275,10 @@ def messages_after(
             m.channel,
             m.body,
             m.created_at,
-            tuple(files.get(m.id, ())),
+            tuple(
+                {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+                for a in files.get(m.id, ())
+            ),
         )
         for m, name in rows
     ]

@@ -29,7 +29,7 @@ from casedesk.domain.lifecycle import TransitionRequest
 from casedesk.services import cases, intake
 from casedesk.services.case_rows import case_number, ticket_id
 from casedesk.services.customers import CustomerInput, CustomerRecord
-from casedesk.services.messages import NewAttachment, attachments, public_attachment
+from casedesk.services.messages import NewAttachment, attachments_by_message, public_attachment
 
 from .live_rules import untaggable
 from .portal import customer_actor
@@ -93,9 +93,7 @@ def my_case(db: Database, config: AppConfig, customer: CustomerRecord, ref: str)
     """One of the customer's cases with its public messages (never internal notes)."""
     case = _own(db, config, customer, ref)
     messages = cases.messages(db, case.number, public_only=True)
-    found: dict[int, list[Attachment]] = {}
-    for a in attachments(db, [m.id for m in messages]):
-        found.setdefault(a.message_id, []).append(a)
+    found = attachments_by_message(db, [m.id for m in messages])
     staff_ids = {m.author_user_id for m in messages if m.author_user_id is not None}
     with db.read() as s:
         names = dict(s.execute(select(User.id, User.name).where(User.id.in_(staff_ids))).all())

@@ -213,6 +213,14 @@ def attachments(db: Database, message_ids: Sequence[int]) -> list[Attachment]:
     ]
 
 
+def attachments_by_message(db: Database, message_ids: Sequence[int]) -> dict[int, list[Attachment]]:
+    """``attachments`` grouped by message id (messages without any are left out)."""
+    grouped: dict[int, list[Attachment]] = {}
+    for a in attachments(db, message_ids):
+        grouped.setdefault(a.message_id, []).append(a)
+    return grouped
+
+
 def public_attachment(db: Database, case_number: int, attachment_id: int) -> Attachment | None:
     """An attachment, bytes included, of a public message on case ``case_number``: what a
     customer or chat visitor may download from their own case."""

@@ -10,11 +10,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from casedesk.context import Context
-from casedesk.db.tables import Attachment
 from casedesk.domain.errors import InvalidInput
 from casedesk.domain.lifecycle import TransitionRequest
 from casedesk.services import audit_queries, case_queries, cases, customers, responses
-from casedesk.services.messages import attachments
+from casedesk.services.messages import attachments, attachments_by_message
 from casedesk.web.deps import Principal, context, json_response, staff
 from casedesk.web.schemas import (
     AttachmentIn,
@@ -105,9 +104,7 @@ def _detail(ctx: Context, who: Principal, ref: str) -> CaseDetail:
     case = cases.get_case(ctx.db, ctx.config, ref)
     base = CaseOut.of(case, ctx.config)
     thread = cases.messages(ctx.db, case.number)
-    files: dict[int, list[Attachment]] = {}
-    for a in attachments(ctx.db, [m.id for m in thread]):
-        files.setdefault(a.message_id, []).append(a)
+    files = attachments_by_message(ctx.db, [m.id for m in thread])
     return CaseDetail(
         **base.model_dump(),
         messages=[MessageOut.of(m, files.get(m.id, ())) for m in thread],
