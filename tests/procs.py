@@ -4,6 +4,8 @@ they listen on and the connections each holds."""
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -48,3 +50,12 @@ def established(pid: int, port: int) -> int:
         if local_port == port and fields[3] == "01" and fields[9] in inodes:
             count += 1
     return count
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 60) -> None:
+    """Poll ``condition`` until it holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.1)

@@ -8,7 +8,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from casedesk.db.migrate import upgrade
 from tests.outbox.conftest import free_port
-from tests.procs import children, established, listeners
+from tests.procs import children, established, listeners, wait_until
 
 CASEDESK = str(Path(sys.executable).with_name("casedesk"))
 pytestmark = pytest.mark.skipif(
@@ -34,13 +33,6 @@ def _healthy(port: int) -> bool:
         return False
 
 
-def _wait(condition: object, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @contextmanager
@@ -55,7 +47,7 @@ def _serve(tmp_path: Path, port: int, workers: int = 2) -> Iterator[subprocess.P
         stderr=subprocess.PIPE,
     )
     try:
-        _wait(lambda: _healthy(port) and listeners(port) == workers)
+        wait_until(lambda: _healthy(port) and listeners(port) == workers)
         yield process
     finally:
         if process.poll() is None:
@@ -92,8 +84,8 @@ def test_a_process_that_dies_is_replaced(tmp_path: Path) -> None:
     with _serve(tmp_path, port) as server:
         first = sorted(children(server.pid))
         os.kill(first[0], signal.SIGKILL)
-        _wait(lambda: len(set(children(server.pid)) - set(first)) == 1)
-        _wait(lambda: listeners(port) == 2)
+        wait_until(lambda: len(set(children(server.pid)) - set(first)) == 1)
+        wait_until(lambda: listeners(port) == 2)
         assert len(children(server.pid)) == 2
         assert _healthy(port)
 

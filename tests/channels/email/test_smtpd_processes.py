@@ -9,7 +9,6 @@ import smtplib
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from email.message import EmailMessage
@@ -22,7 +21,7 @@ from casedesk.db.migrate import upgrade
 from casedesk.db.session import Database
 from casedesk.db.tables import Case
 from tests.outbox.conftest import free_port
-from tests.procs import children, established, listeners
+from tests.procs import children, established, listeners, wait_until
 
 CASEDESK = str(Path(sys.executable).with_name("casedesk"))
 pytestmark = pytest.mark.skipif(
@@ -31,13 +30,6 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def _wait(condition: object, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -59,7 +51,7 @@ def listener(db_url: str, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[byt
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait(lambda: listeners(port) == 2)
+        wait_until(lambda: listeners(port) == 2)
         yield process, port, url
     finally:
         process.send_signal(signal.SIGTERM)
