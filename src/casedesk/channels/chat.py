@@ -51,6 +51,8 @@ class ChatRefused(DomainError):
     def __init__(self, code: str, detail: str, **extra: object) -> None:
         super().__init__(detail, code=code, **extra)
         self.code = code
+        if code == "bad_token":  # over HTTP: the credential is what is wrong
+            self.status = 401
 
 
 @dataclass(frozen=True)

@@ -47,8 +47,7 @@ def _cors(request: Request, settings: ChatSettings, base_url: str) -> dict[str, 
 
 
 def _refusal(exc: DomainError, cors: dict[str, str]) -> JSONResponse:
-    status = 401 if getattr(exc, "code", None) == "bad_token" else exc.status
-    answer = problem(status, exc.title, exc.detail, **exc.extra)
+    answer = problem(exc.status, exc.title, exc.detail, **exc.extra)
     answer.headers.update(cors)
     return answer
 
