@@ -11,6 +11,8 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
@@ -19,7 +21,8 @@ from casedesk.config import Settings, load_config
 from casedesk.context import Context
 from casedesk.db.migrate import upgrade
 from casedesk.db.session import Database
-from casedesk.reload import reload_config
+from casedesk.processes import Supervisor
+from casedesk.reload import reload_config, reload_on_hangup
 from tests.outbox.conftest import free_port
 
 CASEDESK = str(Path(sys.executable).with_name("casedesk"))
@@ -166,3 +169,30 @@ def test_sighup_reloads_every_process_and_refuses_a_broken_file(
     holders = request.node.callspec.params["server"] + 1
     _until(lambda: request.node.log.read_text().count("not reloaded") >= holders)
     assert {_open_name(port, token) for _ in range(20)} == {"Waiting for us"}
+    assert "restarting" not in request.node.log.read_text()  # no process died of a SIGHUP
+
+
+def _starts_slowly(config_path: str, marker: str) -> None:
+    """A supervised process that takes a while to start, then reloads on SIGHUP and writes
+    the name of "open" it then runs with."""
+    time.sleep(1.0)
+    ctx: Any = SimpleNamespace(settings=SimpleNamespace(config=config_path), config=None)
+    reload_on_hangup(ctx)
+    deadline = time.monotonic() + 20
+    while ctx.config is None:
+        if time.monotonic() > deadline:
+            raise SystemExit(1)
+        time.sleep(0.05)
+    Path(marker).write_text(ctx.config.lifecycle.status("open").name)
+
+
+def test_a_reload_asked_for_while_a_process_starts_waits_for_it(tmp_path: Path) -> None:
+    path = tmp_path / "casedesk.toml"
+    path.write_text(GOOD.format(open_name="Waiting for us"))
+    marker = tmp_path / "marker"
+    process = Supervisor(_starts_slowly, (str(path), str(marker)), 1)._start()
+    assert process.pid is not None
+    os.kill(process.pid, signal.SIGHUP)  # still starting: SIGHUP's default would kill it
+    process.join(timeout=30)
+    assert process.exitcode == 0
+    assert marker.read_text() == "Waiting for us"

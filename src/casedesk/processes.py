@@ -18,7 +18,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
@@ -68,7 +69,11 @@ class Supervisor:
 
     def _start(self) -> BaseProcess:
         process = self.mp.Process(target=self.target, args=self.args)
-        process.start()
+        # The new process inherits a blocked SIGHUP: a reload signalled while it is still
+        # starting would otherwise kill it (SIGHUP's default action). Installing its reload
+        # handler unblocks it, so a reload asked for during start-up still happens then.
+        with _hangup_blocked():
+            process.start()
         return process
 
     def _stop(self, signum: int, _frame: FrameType | None) -> None:
@@ -118,6 +123,18 @@ class Supervisor:
             for s, handler in previous.items():
                 signal.signal(s, handler)
         return started
+
+
+@contextmanager
+def _hangup_blocked() -> Iterator[None]:
+    if not hasattr(signal, "pthread_sigmask") or not hasattr(signal, "SIGHUP"):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
 
 
 def run_processes(

@@ -58,3 +58,7 @@ def reload_on_hangup(*contexts: Context) -> None:
             previous(signum, frame)
 
     signal.signal(signal.SIGHUP, handler)
+    if hasattr(signal, "pthread_sigmask"):
+        # A supervisor starts its processes with SIGHUP blocked (``casedesk.processes``); now
+        # that the handler is in place, a reload asked for during start-up is delivered.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})

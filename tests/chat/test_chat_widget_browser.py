@@ -16,6 +16,7 @@ from tests.chat.browser import launch
 
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")
+expect = playwright.expect
 
 
 def wait_for(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -50,7 +51,8 @@ def test_a_visitor_chats_through_the_widget(ctx: Context, server: str, staff) ->
         page.wait_for_selector(".cd-mine[data-id]")  # acknowledged: stored
         assert page.locator(".cd-pending").count() == 0
         wait_for(lambda: count(ctx, Case) == 1)
-        assert page.inner_text(".cd-case") == "CASE-000001"
+        # The ticket ID arrives in its own frame just after the acknowledgement.
+        expect(page.locator(".cd-case")).to_have_text("CASE-000001")
 
         reply = staff.post("/api/v1/cases/CASE-000001/messages", json={"body": "Yes! Amy here."})
         assert reply.status_code == 201
