@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -23,7 +23,7 @@ from casedesk.db.migrate import upgrade
 from casedesk.db.session import Database
 from casedesk.processes import Supervisor
 from casedesk.reload import reload_config, reload_on_hangup
-from tests.outbox.conftest import free_port
+from tests.procs import free_port, listeners, wait_until
 
 CASEDESK = str(Path(sys.executable).with_name("casedesk"))
 GOOD = """\
@@ -60,15 +60,6 @@ by = ["customer", "system"]
 BROKEN = GOOD.format(open_name="Open") + (
     '\n[[workflow.transitions]]\nfrom = ["open"]\nto = "nowhere"\nby = ["agent"]\n'
 )
-
-
-def _until(check: Callable[[], bool], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def test_a_valid_file_replaces_the_running_config(tmp_path: Path) -> None:
@@ -128,7 +119,7 @@ def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[int
         stderr=(tmp_path / "serve.log").open("w"),
     )
     try:
-        _until(lambda: _open_name(port, token) is not None, timeout=60)
+        wait_until(lambda: _open_name(port, token) is not None and listeners(port) == workers)
         request.node.token = token
         request.node.log = tmp_path / "serve.log"
         yield port, path, process.pid
@@ -160,14 +151,14 @@ def test_sighup_reloads_every_process_and_refuses_a_broken_file(
     path.write_text(GOOD.format(open_name="Waiting for us"))
     os.kill(pid, signal.SIGHUP)
     # New connections land on either process: all of 20 in a row must see the new name.
-    _until(lambda: all(_open_name(port, token) == "Waiting for us" for _ in range(20)))
+    wait_until(lambda: all(_open_name(port, token) == "Waiting for us" for _ in range(20)))
 
     path.write_text(BROKEN)
     os.kill(pid, signal.SIGHUP)
     # Every config holder logs its refusal: the server's own (embedded worker) and each web
     # process's (one process: one more in the same process).
     holders = request.node.callspec.params["server"] + 1
-    _until(lambda: request.node.log.read_text().count("not reloaded") >= holders)
+    wait_until(lambda: request.node.log.read_text().count("not reloaded") >= holders)
     assert {_open_name(port, token) for _ in range(20)} == {"Waiting for us"}
     assert "restarting" not in request.node.log.read_text()  # no process died of a SIGHUP
 

@@ -20,14 +20,9 @@ import uvicorn
 
 from casedesk.context import Context
 from casedesk.web.app import create_app
+from tests.procs import free_port
 
 CASEDESK = Path(sys.executable).parent / "casedesk"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

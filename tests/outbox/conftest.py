@@ -3,7 +3,6 @@ tests), an aiosmtpd server catching e-mail, and a config routing case and SLA ev
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
@@ -18,6 +17,7 @@ from casedesk.context import Context
 from casedesk.domain.actors import Actor
 from casedesk.services import cases, customers, users
 from tests.notify.conftest import Receiver
+from tests.procs import free_port
 
 CONFIG = """\
 [notify]
@@ -55,12 +55,6 @@ outbound = { host = "127.0.0.1", port = SMTP_PORT, from = "desk@example.com" }
 """
 SLACK_PATH = "/services/T000/B000/s3cretHookPath"
 SETUP = Actor(kind="system", label="test-setup", origin="test")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -13,7 +13,8 @@ from casedesk.context import Context
 from casedesk.db.sla_tables import OutboxItem
 from casedesk.notify.email import send_message
 from casedesk.services import outbox
-from tests.outbox.conftest import Mailbox, free_port, open_case
+from tests.outbox.conftest import Mailbox, open_case
+from tests.procs import free_port
 
 
 def mail_items(ctx: Context) -> list[OutboxItem]:

@@ -21,8 +21,9 @@ from casedesk.config import AppConfig, parse_config
 from casedesk.context import Context
 from casedesk.services import outbox, users
 from tests.chat.browser import launch
-from tests.chat.servers import free_port, serve_process
+from tests.chat.servers import serve_process
 from tests.conftest import SETUP
+from tests.procs import free_port
 
 pytestmark = pytest.mark.browser
 playwright = pytest.importorskip("playwright.sync_api")

@@ -28,7 +28,7 @@ from casedesk.db.tables import AuditEvent, Case
 from casedesk.domain.actors import Actor
 from casedesk.services import users
 from tests.notify.conftest import Receiver
-from tests.outbox.conftest import free_port
+from tests.procs import free_port
 
 pytestmark = pytest.mark.postgresql
 CASEDESK = str(Path(sys.executable).with_name("casedesk"))

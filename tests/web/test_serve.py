@@ -16,8 +16,7 @@ import httpx
 import pytest
 
 from casedesk.db.migrate import upgrade
-from tests.outbox.conftest import free_port
-from tests.procs import children, established, listeners, wait_until
+from tests.procs import children, established, free_port, listeners, wait_until
 
 CASEDESK = str(Path(sys.executable).with_name("casedesk"))
 pytestmark = pytest.mark.skipif(

@@ -19,7 +19,8 @@ from casedesk.config import AppConfig, parse_config
 from casedesk.context import Context
 from casedesk.db.channel_tables import EmailQuarantine
 from casedesk.db.tables import Case, Message
-from tests.outbox.conftest import Mailbox, free_port
+from tests.outbox.conftest import Mailbox
+from tests.procs import free_port
 
 SUPPORT = "support@casedesk.test"
 SECRET = "whsec-test-0123456789"

@@ -24,7 +24,7 @@ from casedesk.db.session import Database
 from tests.channels.email import dovecot, test_imap
 from tests.channels.email.conftest import counts, mime
 from tests.channels.email.test_imap import imap_config
-from tests.outbox.conftest import free_port
+from tests.procs import free_port
 
 # The Dovecot server and its mailbox users, shared with the poller's tests.
 imap_server = test_imap.imap_server

@@ -15,7 +15,8 @@ from casedesk.context import Context
 from casedesk.db.tables import Case
 from casedesk.services import outbox
 from tests.channels.email.conftest import counts, mime, tid
-from tests.outbox.conftest import Mailbox, free_port
+from tests.outbox.conftest import Mailbox
+from tests.procs import free_port
 
 
 @pytest.fixture

@@ -20,8 +20,7 @@ from sqlalchemy import func, select
 from casedesk.db.migrate import upgrade
 from casedesk.db.session import Database
 from casedesk.db.tables import Case
-from tests.outbox.conftest import free_port
-from tests.procs import children, established, listeners, wait_until
+from tests.procs import children, established, free_port, listeners, wait_until
 
 CASEDESK = str(Path(sys.executable).with_name("casedesk"))
 pytestmark = pytest.mark.skipif(
