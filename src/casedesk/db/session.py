@@ -2,13 +2,16 @@
 
 ``Database.write()`` opens one transaction for one use case. On SQLite it begins with
 ``BEGIN IMMEDIATE`` so concurrent writers queue on the lock instead of failing when a read
-transaction upgrades (threads of one process queue on a Python lock first);
+transaction upgrades (threads of one process queue on a Python lock first, processes on an
+``flock`` of ``<database>-writers`` beside the database file);
 ``Database.read()`` uses a separate engine with plain deferred transactions so readers never
 wait for writers (WAL). On PostgreSQL both use one pool.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
 import random
 import sqlite3
 import threading
@@ -76,6 +79,27 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
+class _TurnFile:
+    """An exclusive ``flock`` on a file beside the database, held by one process at a time.
+    The descriptor is opened per process: one inherited across a fork would share its lock."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def __enter__(self) -> None:
+        if self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+
+    def __exit__(self, *_: object) -> None:
+        assert self._fd is not None
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+
 class Database:
     """The engine(s) of one database and the sessions that run units of work on them."""
 
@@ -103,6 +127,10 @@ class Database:
         )
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         self._write_turn = threading.RLock() if self.dialect == "sqlite" else None
+        database = self.engine.url.database if self.dialect == "sqlite" else None
+        self._turn_file = (
+            _TurnFile(f"{database}-writers") if database and database != ":memory:" else None
+        )
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @property
@@ -116,10 +144,16 @@ class Database:
             with self._writer() as session, session.begin():
                 yield session
             return
-        # SQLite has one writer at a time. Threads of this process take turns here, handed
-        # over at once, rather than each polling the database lock (``_begin_immediate``).
-        with self._write_turn, self._writer() as session, session.begin():
-            yield session
+        # SQLite has one writer at a time. Threads of this process take turns here, and
+        # processes on a lock file, each handed over at once by the kernel, rather than each
+        # polling the database lock (``_begin_immediate``, still the fallback for other writers).
+        with self._write_turn:
+            if self._turn_file is None:
+                with self._writer() as session, session.begin():
+                    yield session
+                return
+            with self._turn_file, self._writer() as session, session.begin():
+                yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:
