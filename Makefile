@@ -34,7 +34,7 @@ test: install-dev
 
 ## Benchmarks; JSON on stdout.
 bench: install-dev
-	$(BIN)/python -m bench $(BENCH_ARGS)
+	@$(BIN)/python -m bench $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

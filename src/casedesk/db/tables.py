@@ -114,6 +114,7 @@ class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
         Index("ix_cases_status_number", "status", "number"),
+        Index("ix_cases_status_category_number", "status_category", "number"),
         Index("ix_cases_assignee_status_number", "assignee_id", "status", "number"),
         Index("ix_cases_team_status_number", "team_id", "status", "number"),
         Index("ix_cases_channel_number", "channel", "number"),
