@@ -84,20 +84,33 @@ def new_message_id(config: AppConfig, number: int, sender: str, kind: str) -> st
     return f"{_tid(config, number).lower()}.{kind}.{uuid.uuid4().hex[:16]}@{domain}"
 
 
+_LINE_BREAK = re.compile(r"[\r\n]")
+
+
+def _put(msg: EmailMessage, name: str, value: str) -> None:
+    """Set header ``name``. A short ASCII value is already what goes on the wire and is stored
+    as it is; parsing it into a header object (the modern policy's way) would cost about as
+    much as the rest of queuing an acknowledgement. Anything else is encoded and folded."""
+    if value.isascii() and len(name) + len(value) < 76 and not _LINE_BREAK.search(value):
+        msg.set_raw(name, value)
+    else:
+        msg[name] = value
+
+
 def _envelope(
     settings: OutboundSettings, config: AppConfig, to: str, subject: str, message_id: str
 ) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = settings.sender
+    _put(msg, "From", settings.sender)
     addresses = email_settings(config).addresses
     if addresses and addresses[0] != settings.sender.lower():
-        msg["Reply-To"] = addresses[0]  # answers come back to the intake address
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = f"<{message_id}>"
+        _put(msg, "Reply-To", addresses[0])  # answers come back to the intake address
+    _put(msg, "To", to)
+    _put(msg, "Subject", subject)
+    _put(msg, "Date", formatdate(usegmt=True))
+    _put(msg, "Message-ID", f"<{message_id}>")
     # Ask Exchange and friends not to answer with out-of-office mail (loop protection).
-    msg["X-Auto-Response-Suppress"] = "OOF, AutoReply"
+    _put(msg, "X-Auto-Response-Suppress", "OOF, AutoReply")
     return msg
 
 
@@ -148,9 +161,10 @@ def queue_acknowledgement(
     message_id = new_message_id(config, number, settings.sender, "ack")
     to = formataddr((parsed.from_name, parsed.from_address))
     msg = _envelope(settings, config, to, subject, message_id)
-    msg["In-Reply-To"] = f"<{parsed.message_id}>"
-    msg["References"] = f"<{parsed.message_id}>"
-    msg["Auto-Submitted"] = "auto-replied"  # RFC 3834: an automatic answer; none back, please
+    _put(msg, "In-Reply-To", f"<{parsed.message_id}>")
+    _put(msg, "References", f"<{parsed.message_id}>")
+    # RFC 3834: an automatic answer; none back, please.
+    _put(msg, "Auto-Submitted", "auto-replied")
     msg.set_content(string.Template(ack.body).safe_substitute(fields))
     outbox.enqueue_email(
         s,
@@ -186,12 +200,12 @@ def queue_reply(s: Session, config: AppConfig, number: int, row_id: int, *, now:
     )
     cc = _participants(s, number, exclude={customer.email.lower(), settings.sender.lower()})
     if cc:
-        msg["Cc"] = ", ".join(cc)
+        _put(msg, "Cc", ", ".join(cc))
     if in_reply_to:
-        msg["In-Reply-To"] = f"<{in_reply_to}>"
+        _put(msg, "In-Reply-To", f"<{in_reply_to}>")
     if references:
-        msg["References"] = " ".join(f"<{r}>" for r in references)
-    msg["X-Casedesk-Ticket"] = tid
+        _put(msg, "References", " ".join(f"<{r}>" for r in references))
+    _put(msg, "X-Casedesk-Ticket", tid)
     msg.set_content(f"{row.body.rstrip()}\n\n-- \n{tid}: reply to this e-mail to answer.\n")
     _attach(s, msg, row_id)
     outbox.enqueue_email(
