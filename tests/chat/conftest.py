@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from contextlib import ExitStack
 from typing import Any
 
 import httpx
@@ -44,7 +45,10 @@ class Visitor:
     """A chat visitor on a real WebSocket, with frame helpers that never wait forever."""
 
     def __init__(self, base: str, **connect_kw: Any) -> None:
-        self.conn: ClientConnection = connect(ws_url(base), open_timeout=5, **connect_kw)
+        self._opened = ExitStack()
+        self.conn: ClientConnection = self._opened.enter_context(
+            connect(ws_url(base), open_timeout=5, **connect_kw)
+        )
         self.token: str | None = None
 
     def send(self, **frame: Any) -> None:
@@ -71,7 +75,7 @@ class Visitor:
         return self.until("ack", client_id=client_id)
 
     def close(self) -> None:
-        self.conn.close()
+        self._opened.close()
 
 
 @pytest.fixture
