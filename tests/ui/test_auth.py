@@ -27,6 +27,13 @@ def test_anonymous_console_redirects_to_login_with_next(browsers: Browsers) -> N
     assert hx.headers["hx-redirect"].startswith("/console/login?next=")
 
 
+def test_the_site_root_leads_to_the_console_sign_in(browsers: Browsers) -> None:
+    b = browsers.anonymous()
+    root = b.get("/")
+    assert root.status_code == 303 and root.headers["location"] == "/console"
+    assert b.get("/console").headers["location"].startswith("/console/login")
+
+
 def test_sign_in_sets_a_hardened_cookie_and_lands_on_next(browsers: Browsers, ctx: Any) -> None:
     user = make_user(ctx, "agent", "pat@example.com")
     b = browsers.anonymous()

@@ -299,6 +299,14 @@ def bulk(
 # Everything under /console: sign-in first (open to anonymous browsers), then the pages that
 # need a signed-in staff user (each router checks that before its CSRF check).
 router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+def home() -> Response:
+    """The address ``casedesk serve`` prints: staff land in the console (or its sign-in)."""
+    return redirect("/console")
+
+
 router.include_router(login.router)
 router.include_router(queue_router)
 router.include_router(new_case.router)  # /console/cases/new before /console/cases/{ref}
