@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from casedesk.config import parse_config
 from casedesk.context import Context
 from casedesk.db.sla_tables import OutboxItem
-from casedesk.services import outbox
+from casedesk.services import customers, intake, outbox
 from casedesk.services.outbox_delivery import LEASE, claim
 from tests.notify.conftest import Receiver
 from tests.outbox.conftest import CONFIG, SLACK_PATH, open_case
@@ -55,6 +56,32 @@ def test_a_routed_event_reaches_slack_and_teams_once(
 def test_an_event_no_route_matches_queues_nothing(ctx: Context) -> None:
     open_case(ctx, "normal")
     assert items(ctx) == []
+
+
+REPLIES_ROUTED = """
+[[notify.routes]]
+events = ["case.created", "case.customer_replied"]
+to = ["slack-support"]
+"""
+
+
+def test_the_message_that_opens_a_case_is_not_a_reply(ctx: Context) -> None:
+    ctx.config = parse_config(CONFIG.replace("SMTP_PORT", "25") + REPLIES_ROUTED, "notify.toml")
+    sender = customers.CustomerInput(name="Bob Buyer", email="bob@example.com")
+
+    def mail(body: str, message_id: str, replies_to: list[str] | None = None) -> Any:
+        inbound = intake.InboundMessage(
+            channel="email", sender=sender, subject="Points missing", body=body,
+            external_id=message_id, replies_to=replies_to or [],
+        )  # fmt: skip
+        return intake.receive(ctx.db, ctx.config, inbound, now=ctx.clock.now())
+
+    opened = mail("My points are missing.", "m1@example.com")
+    assert opened.outcome == "created"
+    assert [i.event for i in items(ctx)] == ["case.created"]
+    answer = mail("Any news?", "m2@example.com", replies_to=["m1@example.com"])
+    assert (answer.outcome, answer.case_number) == ("threaded", opened.case_number)
+    assert [i.event for i in items(ctx)] == ["case.created", "case.customer_replied"]
 
 
 def test_a_failing_receiver_is_retried_with_backoff(ctx: Context, slack_rx: Receiver) -> None:

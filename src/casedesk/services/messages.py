@@ -64,7 +64,8 @@ def insert_message(
     """Write a message on a locked case inside the caller's transaction, with its audit event
     and consequences. A customer's message on a solved case reopens it; the first public reply
     by staff is the case's first response. ``after`` is the case's audit head when the caller
-    wrote it in this transaction (a case created with its first message)."""
+    wrote it in this transaction: a case created with its first message, which opens the case
+    rather than replying on it (no "customer replied" notification, no SLA change)."""
     _check(message, actor)
     author_kind = {"user": "agent", "customer": "customer"}.get(actor.kind, "system")
     values = {
@@ -105,7 +106,9 @@ def insert_message(
         case.first_response_at = now
     if author_kind == "customer":
         case.last_customer_activity_at = now
-    event = "case.customer_replied" if author_kind == "customer" else "case.message_added"
+    opening = after is not None
+    replied = author_kind == "customer" and not opening
+    event = "case.customer_replied" if replied else "case.message_added"
     case_rows.record(
         s,
         config,
