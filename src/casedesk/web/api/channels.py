@@ -124,7 +124,7 @@ async def inbound_email(request: Request, ctx: Ctx) -> Response:
     try:
         result = await run_in_threadpool(take, ctx, body, source="webhook")
     except TemporaryFailure as exc:
-        response = problem(503, "Try again later", str(exc), instance=where)
+        response = problem(503, "Service unavailable", str(exc), instance=where)
         response.headers["Retry-After"] = "60"
         return response
     await run_in_threadpool(webhook.remember, ctx.db, digest, settings.webhook, now=now)
@@ -169,5 +169,5 @@ def reprocess_quarantined(qid: int, ctx: Ctx, admin: Admin) -> Response:
     try:
         result = quarantine.reprocess(ctx, qid, actor=admin.actor)
     except TemporaryFailure as exc:
-        return problem(503, "Try again later", str(exc), instance=f"/quarantine/{qid}")
+        return problem(503, "Service unavailable", str(exc), instance=f"/quarantine/{qid}")
     return json_response(_out(ctx, result))

@@ -85,7 +85,7 @@ async def send_file(request: Request) -> Response:
         return answer
     if int(declared) > settings.max_file_bytes + FORM_OVERHEAD:
         detail = f"a file may be at most {settings.max_file_bytes // 1024} KiB"
-        answer = problem(413, "Too large", detail, limit=settings.max_file_bytes)
+        answer = problem(413, "Content too large", detail, limit=settings.max_file_bytes)
         answer.headers.update(cors)
         return answer
     try:
