@@ -10,7 +10,6 @@ wait for writers (WAL). On PostgreSQL both use one pool.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import random
 import sqlite3
@@ -22,6 +21,11 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+try:
+    import fcntl
+except ImportError:  # Windows: processes poll SQLite's lock instead (``_begin_immediate``)
+    fcntl = None  # type: ignore[assignment]
 
 
 def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
@@ -129,7 +133,9 @@ class Database:
         self._write_turn = threading.RLock() if self.dialect == "sqlite" else None
         database = self.engine.url.database if self.dialect == "sqlite" else None
         self._turn_file = (
-            _TurnFile(f"{database}-writers") if database and database != ":memory:" else None
+            _TurnFile(f"{database}-writers")
+            if fcntl is not None and database and database != ":memory:"
+            else None
         )
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
 
