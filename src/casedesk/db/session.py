@@ -39,10 +39,14 @@ def _sqlite_engine(url: str, *, immediate: bool, pool_size: int) -> Engine:
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        # WAL is a property of the database file, set once. Asking for it again on every new
+        # connection takes a lock SQLite may refuse at once (no busy wait) while another
+        # connection checkpoints, failing the request that opened the connection.
+        if cur.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+            cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
     @event.listens_for(engine, "begin")
