@@ -5,11 +5,14 @@ to polling without IDLE, and the worker starts them; ``idle`` in the config."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from imap_tools.mailbox import BaseMailBox
@@ -24,6 +27,7 @@ from casedesk.db.session import Database
 from tests.channels.email import dovecot, test_imap
 from tests.channels.email.conftest import counts, mime
 from tests.channels.email.test_imap import imap_config
+from tests.conftest import _pg_admin
 from tests.procs import free_port
 
 # The Dovecot server and its mailbox users, shared with the poller's tests.
@@ -134,6 +138,43 @@ def test_a_second_holder_waits_while_the_lease_is_held(
                 wait_for(lambda: counts(ctx)[0] == 1, "the new holder took the message")
     finally:
         second.db.dispose()
+
+
+def test_a_database_error_on_the_lease_is_retried_within_seconds(
+    ctx: Context, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # The watcher's database is not there yet (its first lease claims fail with a real
+    # connection error), then appears: the watcher must take the lease within seconds, not
+    # after a whole renewal period (30 s by default).
+    if ctx.db.is_postgresql:
+        name = f"cdt_later_{os.getpid()}_{time.monotonic_ns()}"
+        url = ctx.settings.database_url.rsplit("/", 1)[0] + "/" + name
+
+        def appear() -> None:
+            _pg_admin(f"CREATE DATABASE {name} TEMPLATE {request.getfixturevalue('pg_template')}")
+
+        def vanish() -> None:
+            _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    else:
+        target = tmp_path / "later" / "casedesk.db"
+        url = f"sqlite:///{target}"
+
+        def appear() -> None:
+            target.parent.mkdir()
+            shutil.copy(request.getfixturevalue("sqlite_template"), target)
+
+        def vanish() -> None:
+            pass
+
+    later = Context(ctx.settings, ctx.config, Database(url), ctx.clock)
+    try:
+        with watching(later) as watcher:
+            wait_for(lambda: watcher.state == "waiting", "the watcher failed to take the lease")
+            appear()
+            wait_for(lambda: watcher.state == "idling", "the watcher took the lease")
+    finally:
+        later.db.dispose()
+        vanish()
 
 
 def test_a_dead_holders_lease_runs_out_and_a_stalled_holder_steps_down(
