@@ -16,7 +16,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -157,13 +157,9 @@ class Database:
         # SQLite has one writer at a time. Threads of this process take turns here, and
         # processes on a lock file, each handed over at once by the kernel, rather than each
         # polling the database lock (``_begin_immediate``, still the fallback for other writers).
-        with self._write_turn:
-            if self._turn_file is None:
-                with self._writer() as session, session.begin():
-                    yield session
-                return
-            with self._turn_file, self._writer() as session, session.begin():
-                yield session
+        turn_file = self._turn_file or nullcontext()
+        with self._write_turn, turn_file, self._writer() as session, session.begin():
+            yield session
 
     @contextmanager
     def read(self) -> Iterator[Session]:

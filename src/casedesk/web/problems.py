@@ -68,6 +68,9 @@ PROBLEM_TYPES: dict[str, tuple[int, str]] = {
     ),
 }
 
+# Phrases RFC 9110 renamed after Python's HTTPStatus took its names.
+_ALSO_STANDARD = {413: ("content too large",), 422: ("unprocessable content",)}
+
 
 def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
@@ -85,10 +88,6 @@ def _phrase(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Error"
-
-
-# Phrases RFC 9110 renamed after Python's HTTPStatus took its names.
-_ALSO_STANDARD = {413: ("content too large",), 422: ("unprocessable content",)}
 
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:

@@ -130,7 +130,7 @@ class Watcher:
         self.recheck = recheck
         self.state = "new"
         self.lease_attempts = 0
-        self._lease_errors = 0  # database errors in a row while taking or renewing the lease
+        self._lease_failed = False  # the last lease claim or renewal hit a database error
         self._backoff_first = backoff
         self._backoff = backoff
         self._held: datetime | None = None  # the next_poll_at this watcher wrote last
@@ -168,10 +168,12 @@ class Watcher:
         while not self.stop.is_set():
             if not self._hold():
                 self.state = "waiting"
-                # Another holder keeps its lease for a while; a database error is usually over
-                # in moments, so try again soon (1 s doubling), not a whole renewal later.
-                failed = self._lease_errors
-                self.stop.wait(min(self.renew, 2.0 ** (failed - 1)) if failed else self.renew)
+                if not self._lease_failed:  # another holder keeps its lease for a while
+                    self.stop.wait(self.renew)
+                    continue
+                # A database error is usually over in moments: back off as for connections.
+                self.stop.wait(min(self._backoff, self.renew))
+                self._backoff = min(self._backoff * 2, BACKOFF_MAX)
                 continue
             try:
                 if self._session():
@@ -313,9 +315,9 @@ class Watcher:
         except Exception:  # the database is down: no proof of holding, so act as not holding
             log.exception("IMAP %s: cannot take or renew the mailbox lease", self.mailbox.key)
             self._held = None
-            self._lease_errors += 1
+            self._lease_failed = True
         else:
-            self._lease_errors = 0
+            self._lease_failed = False
         if self._held is not None:
             self._renew_at = time.monotonic() + self.renew
         return self._held is not None

@@ -84,14 +84,11 @@ def new_message_id(config: AppConfig, number: int, sender: str, kind: str) -> st
     return f"{_tid(config, number).lower()}.{kind}.{uuid.uuid4().hex[:16]}@{domain}"
 
 
-_LINE_BREAK = re.compile(r"[\r\n]")
-
-
 def _put(msg: EmailMessage, name: str, value: str) -> None:
     """Set header ``name``. A short ASCII value is already what goes on the wire and is stored
     as it is; parsing it into a header object (the modern policy's way) would cost about as
     much as the rest of queuing an acknowledgement. Anything else is encoded and folded."""
-    if value.isascii() and len(name) + len(value) < 76 and not _LINE_BREAK.search(value):
+    if value.isascii() and len(name) + len(value) < 76 and "\r" not in value and "\n" not in value:
         msg.set_raw(name, value)
     else:
         msg[name] = value
